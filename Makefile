@@ -1,0 +1,43 @@
+# Two commands do all the set-up on a fresh machine with python3 (3.11+) and make:
+#   make run    create .venv, install every package editable, start the demo
+#   make test   install, then ruff, mypy --strict and pytest -n auto
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PACKAGES := packages/uring packages/sws-core packages/sws-http packages/sws-ws packages/sws-client
+PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
+
+.PHONY: install run test lint typecheck unit bench clean
+
+$(STAMP): requirements-dev.txt $(PYPROJECTS)
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "python 3.11+ is required")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt $(addprefix -e ,$(PACKAGES))
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Until the HTTP server exists, the demo is what the uring package can do on this kernel:
+# the capability report, then the raw-uring TCP echo server on 127.0.0.1:8080 (Ctrl-C stops).
+run: install
+	$(BIN)/python -m uring
+	$(BIN)/python -m uring.examples.echo --host 127.0.0.1 --port 8080
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+test: lint typecheck
+	$(BIN)/pytest -n auto
+
+bench: install
+	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
+	$(BIN)/python bench/uring_nop.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
