@@ -1,0 +1,137 @@
+"""A TCP echo server on raw io_uring: multishot accept, multishot recv, provided buffers.
+
+Run: python -m uring.examples.echo --port 8080   (Ctrl-C stops it)
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import signal
+import socket
+
+from uring import (
+    BufferRing,
+    CqeFlag,
+    Ring,
+    SqeFlag,
+    buffer_id,
+    prep_accept_multishot,
+    prep_close,
+    prep_recv_multishot,
+    prep_send,
+    sqe_set_buf_group,
+    sqe_set_data64,
+    sqe_set_flags,
+)  # fmt: skip
+
+ACCEPT, RECV, SEND, CLOSE = 1, 2, 3, 4
+GROUP = 0  # the provided-buffer group every recv picks from
+
+
+def serve(listener: socket.socket, ring: Ring, bufs: BufferRing) -> None:
+    """Echo every byte received on every accepted connection, until interrupted."""
+    sends: dict[int, tuple[int, bytes]] = {}  # send id -> (fd, bytes kept alive until sent)
+    in_flight: dict[int, int] = {}  # fd -> sends not yet completed
+    ended: set[int] = set()  # fds whose peer is gone, closed once their sends complete
+    next_send = 0
+
+    def sqe() -> memoryview:
+        s = ring.get_sqe()
+        while s is None:  # SQ full: hand what is queued to the kernel, then retry
+            ring.submit()
+            s = ring.get_sqe()
+        return s
+
+    def arm_accept() -> None:
+        s = sqe()
+        prep_accept_multishot(s, listener.fileno(), None, None, socket.SOCK_CLOEXEC)
+        sqe_set_data64(s, ACCEPT << 32)  # after prep_*, which zeroes the whole SQE
+
+    def arm_recv(fd: int) -> None:
+        s = sqe()
+        prep_recv_multishot(s, fd, None, 0)
+        sqe_set_data64(s, RECV << 32 | fd)
+        sqe_set_flags(s, SqeFlag.BUFFER_SELECT)
+        sqe_set_buf_group(s, GROUP)
+
+    def send(fd: int, data: bytes) -> None:
+        nonlocal next_send
+        next_send += 1
+        sends[next_send] = (fd, data)
+        in_flight[fd] = in_flight.get(fd, 0) + 1
+        s = sqe()
+        prep_send(s, fd, data, len(data), socket.MSG_NOSIGNAL)
+        sqe_set_data64(s, SEND << 32 | next_send)
+
+    def close(fd: int) -> None:
+        # Not while sends are in flight: a reused fd number would mix two connections.
+        if in_flight.get(fd):
+            ended.add(fd)
+            return
+        ended.discard(fd)
+        s = sqe()
+        prep_close(s, fd)
+        sqe_set_data64(s, CLOSE << 32 | fd)
+
+    arm_accept()
+    while True:
+        ring.submit_and_wait(1)
+        for user_data, res, flags in ring.reap():
+            kind, ident = user_data >> 32, user_data & 0xFFFF_FFFF
+            more = flags & CqeFlag.MORE  # without MORE, this was a multishot op's last CQE
+            if kind == ACCEPT:
+                if res >= 0:
+                    arm_recv(res)
+                if not more:
+                    arm_accept()
+            elif kind == RECV:
+                if res > 0:
+                    bid = buffer_id(flags)
+                    data = bytes(bufs.get(bid, res))  # copy out, then give the buffer back
+                    bufs.recycle(bid)
+                    send(ident, data)
+                    if not more:
+                        arm_recv(ident)
+                elif res == -errno.ENOBUFS:
+                    arm_recv(ident)  # all buffers were in use; sends will return them
+                else:
+                    close(ident)  # 0: the peer closed; < 0: an error ended the recv
+            elif kind == SEND:
+                fd, data = sends.pop(ident)
+                in_flight[fd] -= 1
+                if 0 <= res < len(data) and fd not in ended:
+                    send(fd, data[res:])  # a short send: the rest goes next
+                elif not in_flight[fd]:
+                    del in_flight[fd]
+                    if fd in ended:
+                        close(fd)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, _interrupt)  # stop on SIGTERM as on Ctrl-C
+    signal.signal(signal.SIGINT, _interrupt)
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    args = parser.parse_args()
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as listener, Ring(256) as ring:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((args.host, args.port))
+        listener.listen(1024)
+        host, port = listener.getsockname()[:2]
+        print(f"echo server listening on {host}:{port}", flush=True)
+        with BufferRing(ring, GROUP, entries=256, buf_size=4096) as bufs:
+            try:
+                serve(listener, ring, bufs)
+            except KeyboardInterrupt:
+                print("stopped", flush=True)
+
+
+if __name__ == "__main__":
+    main()
