@@ -91,6 +91,7 @@ class Probe:
 class Registrations:
     """The registration half of `Ring` (kept apart to keep each module readable)."""
 
+    __slots__ = ("_pinned_buffers",)
     fd: int
 
     def _init_registrations(self) -> None:

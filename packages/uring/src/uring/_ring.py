@@ -80,9 +80,23 @@ Cqe: TypeAlias = tuple[int, int, int]
 DEFAULT_ENTRIES: Final = 256  # SQ entries; liburing's examples and most servers use 64-4096
 
 _U32 = struct.Struct("<I")
+_pack_u32 = _U32.pack_into
+_unpack_u32 = _U32.unpack_from
+_SYS_ENTER: Final = SYS_IO_URING_ENTER
+# EINTR: a signal (its handler runs when we return); EAGAIN/EBUSY: the kernel is short of
+# memory or holds overflowed CQEs (reap, then submit again); ETIME: the wait timed out.
+_RETRY_LATER: Final = frozenset({errno.EINTR, errno.EAGAIN, errno.EBUSY, errno.ETIME})
 _M32: Final = 0xFFFF_FFFF
 _WEAK_ORDERING: Final = platform.machine() not in ("x86_64", "AMD64", "i386", "i686")
 _fence_lock = threading.Lock()
+
+# Plain ints for the hot paths: IntFlag operators cost about a microsecond each on 3.11.
+_GETEVENTS: Final = int(EnterFlag.GETEVENTS)
+_EXT_ARG: Final = int(EnterFlag.EXT_ARG)
+_SQ_WAKEUP: Final = int(EnterFlag.SQ_WAKEUP)
+_REGISTERED_RING: Final = int(EnterFlag.REGISTERED_RING)
+_NEED_WAKEUP: Final = int(SqRingFlag.NEED_WAKEUP)
+_NEEDS_FLUSH: Final = int(SqRingFlag.CQ_OVERFLOW | SqRingFlag.TASKRUN)
 
 
 def _fence() -> None:
@@ -107,6 +121,43 @@ class Ring(Registrations):
         IoUringUnavailableError: io_uring is missing or forbidden here.
         OSError: the kernel refused the flags (EINVAL) or memory (ENOMEM).
     """
+
+    __slots__ = (
+        "_cq_head",
+        "_cq_head_off",
+        "_cq_mask",
+        "_cq_mm",
+        "_cq_overflow_off",
+        "_cq_tail_off",
+        "_cqe_size",
+        "_cqe_struct",
+        "_cqes",
+        "_enter_fd",
+        "_enter_flags",
+        "_maps",
+        "_no_arg_size",
+        "_sq_dropped_off",
+        "_sq_flags_off",
+        "_sq_head",
+        "_sq_head_off",
+        "_sq_mask",
+        "_sq_mm",
+        "_sq_tail",
+        "_sq_tail_off",
+        "_sqes",
+        "_sqpoll",
+        "_views",
+        "_wait_arg",
+        "_wait_arg_ptr",
+        "_wait_arg_size",
+        "_wait_ts",
+        "closed",
+        "cq_entries",
+        "fd",
+        "features",
+        "flags",
+        "sq_entries",
+    )
 
     def __init__(
         self,
@@ -215,13 +266,35 @@ class Ring(Registrations):
 
         See: io_uring_get_sqe(3)
         """
+        # _sq_tail and _sq_head count without wrapping (Python ints); the kernel's 32-bit
+        # head is unwrapped against the tail only when the ring looks full.
         tail = self._sq_tail
-        if (tail - self._sq_head) & _M32 >= self.sq_entries:
-            self._sq_head = _U32.unpack_from(self._sq_mm, self._sq_head_off)[0]
-            if (tail - self._sq_head) & _M32 >= self.sq_entries:
+        if tail - self._sq_head >= self.sq_entries:
+            khead: int = _unpack_u32(self._sq_mm, self._sq_head_off)[0]
+            self._sq_head = tail - ((tail - khead) & _M32)
+            if tail - self._sq_head >= self.sq_entries:
                 return None
-        self._sq_tail = (tail + 1) & _M32
+        self._sq_tail = tail + 1
         return self._sqes[tail & self._sq_mask]
+
+    def get_sqes(self, n: int) -> list[memoryview] | None:
+        """Return `n` free SQEs at once, or None when fewer than `n` are free.
+
+        The batch form of `get_sqe`: one call instead of `n`, which in Python is most of
+        the cost of preparing a NOP. The SQEs are consecutive in the ring, in order.
+        """
+        tail = self._sq_tail
+        if tail + n - self._sq_head > self.sq_entries:
+            khead: int = _unpack_u32(self._sq_mm, self._sq_head_off)[0]
+            self._sq_head = tail - ((tail - khead) & _M32)
+            if tail + n - self._sq_head > self.sq_entries:
+                return None
+        self._sq_tail = tail + n
+        start = tail & self._sq_mask
+        end = start + n
+        if end <= self.sq_entries:
+            return self._sqes[start:end]
+        return self._sqes[start:] + self._sqes[: end - self.sq_entries]
 
     def sq_ready(self) -> int:
         """Return how many SQEs are filled but not yet consumed by the kernel."""
@@ -263,45 +336,53 @@ class Ring(Registrations):
         See: io_uring_submit_and_wait_timeout(3)
         """
         if timeout_s is None:
-            return self._submit(wait_nr, EnterFlag.GETEVENTS)
+            return self._submit(wait_nr, _GETEVENTS)
         self._wait_ts.set_seconds(timeout_s)
-        return self._submit(wait_nr, EnterFlag.GETEVENTS | EnterFlag.EXT_ARG)
+        return self._submit(wait_nr, _GETEVENTS | _EXT_ARG)
 
     def _submit(self, wait_nr: int, flags: int) -> int:
+        # The hot path of every loop turn: module-level ints and bound methods only, and the
+        # enter inlined (see _enter for the same call off the hot path).
         tail = self._sq_tail
         sq_mm = self._sq_mm
         if _WEAK_ORDERING and self._sqpoll:  # pragma: no cover - x86-64 is TSO
             _fence()
-        _U32.pack_into(sq_mm, self._sq_tail_off, tail)
-        head: int = _U32.unpack_from(sq_mm, self._sq_head_off)[0]
-        to_submit = (tail - head) & _M32
-        sq_flags = _U32.unpack_from(sq_mm, self._sq_flags_off)[0]
-        if sq_flags & (SqRingFlag.CQ_OVERFLOW | SqRingFlag.TASKRUN):
-            flags |= EnterFlag.GETEVENTS
+        _pack_u32(sq_mm, self._sq_tail_off, tail & _M32)
+        to_submit: int = (tail - _unpack_u32(sq_mm, self._sq_head_off)[0]) & _M32
+        sq_flags = _unpack_u32(sq_mm, self._sq_flags_off)[0]
+        if sq_flags & _NEEDS_FLUSH:
+            flags |= _GETEVENTS
         if self._sqpoll:
-            if sq_flags & SqRingFlag.NEED_WAKEUP:
-                flags |= EnterFlag.SQ_WAKEUP
+            if sq_flags & _NEED_WAKEUP:
+                flags |= _SQ_WAKEUP
             elif not flags:
                 return to_submit  # the SQ thread is awake and picks the tail up itself
         elif not to_submit and not flags:
             return 0
-        return self._enter(to_submit, wait_nr, flags)
-
-    def _enter(self, to_submit: int, wait_nr: int, flags: int) -> int:
-        if flags & EnterFlag.EXT_ARG:
+        if flags & _EXT_ARG:
             arg, argsz = self._wait_arg_ptr, self._wait_arg_size
         else:
             arg, argsz = None, self._no_arg_size
         # Only a call that may sleep releases the GIL (see uring._syscall).
-        call = syscall_nogil if wait_nr else syscall_gil
-        ret: int = call(
-            SYS_IO_URING_ENTER, self._enter_fd, to_submit, wait_nr,
-            flags | self._enter_flags, arg, argsz,
-        )  # fmt: skip
+        ret: int = (syscall_nogil if wait_nr else syscall_gil)(
+            _SYS_ENTER, self._enter_fd, to_submit, wait_nr, flags | self._enter_flags, arg, argsz
+        )
         if ret >= 0:
             return ret
+        return self._enter_failed()
+
+    def _enter(self, to_submit: int, wait_nr: int, flags: int) -> int:
+        ret: int = (syscall_nogil if wait_nr else syscall_gil)(
+            _SYS_ENTER, self._enter_fd, to_submit, wait_nr, flags | self._enter_flags,
+            None, self._no_arg_size,
+        )  # fmt: skip
+        return ret if ret >= 0 else self._enter_failed()
+
+    @staticmethod
+    def _enter_failed() -> int:
+        """Turn a failed enter into 0 (retry later) or an OSError."""
         err = get_errno()
-        if err in (errno.EINTR, errno.EAGAIN, errno.EBUSY, errno.ETIME):
+        if err in _RETRY_LATER:
             return 0
         raise_errno(err, "io_uring_enter")
         raise AssertionError("unreachable")  # pragma: no cover
@@ -331,29 +412,30 @@ class Ring(Registrations):
         """
         cq_mm = self._cq_mm
         head = self._cq_head
-        n = (_U32.unpack_from(cq_mm, self._cq_tail_off)[0] - head) & _M32
+        n = (_unpack_u32(cq_mm, self._cq_tail_off)[0] - head) & _M32
         if not n:
-            sq_flags = _U32.unpack_from(self._sq_mm, self._sq_flags_off)[0]
-            if not sq_flags & (SqRingFlag.CQ_OVERFLOW | SqRingFlag.TASKRUN):
+            sq_flags = _unpack_u32(self._sq_mm, self._sq_flags_off)[0]
+            if not sq_flags & _NEEDS_FLUSH:
                 return []
-            self._enter(0, 0, EnterFlag.GETEVENTS)
-            n = (_U32.unpack_from(cq_mm, self._cq_tail_off)[0] - head) & _M32
+            self._enter(0, 0, _GETEVENTS)
+            n = (_unpack_u32(cq_mm, self._cq_tail_off)[0] - head) & _M32
             if not n:
                 return []
         if 0 < max_cqes < n:
             n = max_cqes
         size = self._cqe_size
         start = head & self._cq_mask
-        end = start + n
-        iter_unpack = self._cqe_struct.iter_unpack
-        if end <= self.cq_entries:
-            out = list(iter_unpack(self._cqes[start * size : end * size]))
+        if n == 1:  # the common case of a busy loop: skip the slice and the iterator
+            out = [self._cqe_struct.unpack_from(self._cqes, start * size)]
+        elif start + n <= self.cq_entries:
+            out = list(self._cqe_struct.iter_unpack(self._cqes[start * size : (start + n) * size]))
         else:
-            out = list(iter_unpack(self._cqes[start * size :]))
-            out.extend(iter_unpack(self._cqes[: (end - self.cq_entries) * size]))
+            out = list(self._cqe_struct.iter_unpack(self._cqes[start * size :]))
+            wrapped = (start + n - self.cq_entries) * size
+            out.extend(self._cqe_struct.iter_unpack(self._cqes[:wrapped]))
         head = (head + n) & _M32
         self._cq_head = head
-        _U32.pack_into(cq_mm, self._cq_head_off, head)
+        _pack_u32(cq_mm, self._cq_head_off, head)
         return out
 
     @property
@@ -383,12 +465,12 @@ class Ring(Registrations):
         """
         index = self._register_ring_fd()
         self._enter_fd = index
-        self._enter_flags = EnterFlag.REGISTERED_RING
+        self._enter_flags = _REGISTERED_RING
         return index
 
     def unregister_ring_fd(self) -> None:
         """Undo `register_ring_fd`. See: io_uring_unregister_ring_fd(3)"""
-        if self._enter_flags & EnterFlag.REGISTERED_RING:
+        if self._enter_flags & _REGISTERED_RING:
             self._unregister_ring_fd(self._enter_fd)
             self._enter_fd = self.fd
             self._enter_flags = 0

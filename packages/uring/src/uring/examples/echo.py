@@ -21,9 +21,8 @@ from uring import (
     prep_recv_multishot,
     prep_send,
     sqe_set_buf_group,
-    sqe_set_data64,
     sqe_set_flags,
-)  # fmt: skip
+)
 
 ACCEPT, RECV, SEND, CLOSE = 1, 2, 3, 4
 GROUP = 0  # the provided-buffer group every recv picks from
@@ -44,15 +43,13 @@ def serve(listener: socket.socket, ring: Ring, bufs: BufferRing) -> None:
         return s
 
     def arm_accept() -> None:
-        s = sqe()
-        prep_accept_multishot(s, listener.fileno(), None, None, socket.SOCK_CLOEXEC)
-        sqe_set_data64(s, ACCEPT << 32)  # after prep_*, which zeroes the whole SQE
+        fd = listener.fileno()
+        prep_accept_multishot(sqe(), fd, None, None, socket.SOCK_CLOEXEC, user_data=ACCEPT << 32)
 
     def arm_recv(fd: int) -> None:
         s = sqe()
-        prep_recv_multishot(s, fd, None, 0)
-        sqe_set_data64(s, RECV << 32 | fd)
-        sqe_set_flags(s, SqeFlag.BUFFER_SELECT)
+        prep_recv_multishot(s, fd, None, 0, user_data=RECV << 32 | fd)
+        sqe_set_flags(s, SqeFlag.BUFFER_SELECT)  # after prep_*, which writes the whole SQE
         sqe_set_buf_group(s, GROUP)
 
     def send(fd: int, data: bytes) -> None:
@@ -60,9 +57,7 @@ def serve(listener: socket.socket, ring: Ring, bufs: BufferRing) -> None:
         next_send += 1
         sends[next_send] = (fd, data)
         in_flight[fd] = in_flight.get(fd, 0) + 1
-        s = sqe()
-        prep_send(s, fd, data, len(data), socket.MSG_NOSIGNAL)
-        sqe_set_data64(s, SEND << 32 | next_send)
+        prep_send(sqe(), fd, data, len(data), socket.MSG_NOSIGNAL, user_data=SEND << 32 | next_send)
 
     def close(fd: int) -> None:
         # Not while sends are in flight: a reused fd number would mix two connections.
@@ -70,9 +65,7 @@ def serve(listener: socket.socket, ring: Ring, bufs: BufferRing) -> None:
             ended.add(fd)
             return
         ended.discard(fd)
-        s = sqe()
-        prep_close(s, fd)
-        sqe_set_data64(s, CLOSE << 32 | fd)
+        prep_close(sqe(), fd, user_data=CLOSE << 32 | fd)
 
     arm_accept()
     while True:
