@@ -126,6 +126,7 @@ SQE_FIELDS: dict[str, tuple[int, str]] = {
 }
 
 _U64 = 0xFFFF_FFFF_FFFF_FFFF
+_U32 = 0xFFFF_FFFF  # a C int stored in a u32 field (AT_FDCWD, -1) keeps its bits
 
 
 def sqe_layout(*names: str) -> struct.Struct:
@@ -199,7 +200,8 @@ def _iov_addr(iovecs: IovecArray | int) -> int:
 def _target_slot(file_index: int) -> int:
     """Encode a fixed-file slot for `sqe->file_index`: slot + 1, or ALLOC to let the kernel
     pick one (liburing `__io_uring_set_target_fixed_file`)."""
-    return FILE_INDEX_ALLOC if file_index == FILE_INDEX_ALLOC else file_index + 1
+    # -1 as a C int is ALLOC too, as liburing's callers write it.
+    return FILE_INDEX_ALLOC if file_index in (FILE_INDEX_ALLOC, -1) else file_index + 1
 
 
 def _path_addr(path: bytes | int) -> int:
@@ -461,7 +463,7 @@ def prep_renameat(
         olddfd,
         _path_addr(newpath),
         _path_addr(oldpath),
-        newdfd,
+        newdfd & _U32,
         flags,
         user_data,
     )
@@ -535,7 +537,7 @@ def prep_bind(sqe: Any, fd: int, addr: Address, addrlen: int, *, user_data: int 
 
 def prep_listen(sqe: Any, fd: int, backlog: int, *, user_data: int = 0) -> None:
     """listen(2) (Linux 6.11+). See: io_uring_prep_listen(3)"""
-    _RW(sqe, 0, _OP_LISTEN, fd, 0, 0, backlog, 0, user_data)
+    _RW(sqe, 0, _OP_LISTEN, fd, 0, 0, backlog & _U32, 0, user_data)
 
 
 def prep_accept(

@@ -125,19 +125,31 @@ class KernelTimespec(ctypes.Structure):
 
     @classmethod
     def from_seconds(cls, seconds: float) -> KernelTimespec:
-        """Return a timespec for a relative time of `seconds` (>= 0)."""
-        if seconds < 0:
-            raise ValueError(f"timeout of {seconds} s is negative")
-        sec = int(seconds)
-        return cls(sec, round((seconds - sec) * 1e9))
+        """Return a timespec for a relative time of `seconds`, to the nearest nanosecond.
+
+        Raises:
+            ValueError: `seconds` is negative or does not fit in 64-bit seconds.
+        """
+        ts = cls()
+        ts.set_seconds(seconds)
+        return ts
 
     def set_seconds(self, seconds: float) -> None:
-        """Overwrite this timespec in place (no allocation) with `seconds` (>= 0)."""
+        """Overwrite this timespec in place (no allocation) with `seconds`.
+
+        Raises:
+            ValueError: `seconds` is negative or does not fit in 64-bit seconds.
+        """
         if seconds < 0:
             raise ValueError(f"timeout of {seconds} s is negative")
-        sec = int(seconds)
-        self.tv_sec = sec
-        self.tv_nsec = round((seconds - sec) * 1e9)
+        if not seconds < _MAX_TIMESPEC_S:  # also catches NaN
+            raise ValueError(f"timeout of {seconds} s does not fit in 64-bit seconds")
+        # Round the total first, then split: rounding the fraction alone could give
+        # tv_nsec == 1e9, which the kernel refuses with EINVAL.
+        self.tv_sec, self.tv_nsec = divmod(round(seconds * 1_000_000_000), 1_000_000_000)
+
+
+_MAX_TIMESPEC_S: Final = 2**63 - 1
 
 
 class GeteventsArg(ctypes.Structure):
