@@ -497,8 +497,12 @@ class Ring(Registrations):
         if self.closed:
             return
         self.closed = True
+        # A registered ring fd holds a reference to the ring: without this the kernel ring
+        # and its in-flight operations would outlive close, until the thread exits.
+        self.unregister_ring_fd()
         self._release_maps()
         self._drop_registrations()
+        self.sq_entries = 0  # get_sqe now reaches the released views and raises ValueError
         os.close(self.fd)
 
     def __enter__(self) -> Ring:

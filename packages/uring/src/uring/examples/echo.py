@@ -113,17 +113,17 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8080)
     args = parser.parse_args()
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as listener, Ring(256) as ring:
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind((args.host, args.port))
-        listener.listen(1024)
-        host, port = listener.getsockname()[:2]
-        print(f"echo server listening on {host}:{port}", flush=True)
-        with BufferRing(ring, GROUP, entries=256, buf_size=4096) as bufs:
-            try:
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as listener, Ring(256) as ring:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((args.host, args.port))
+            listener.listen(1024)
+            with BufferRing(ring, GROUP, entries=256, buf_size=4096) as bufs:
+                host, port = listener.getsockname()[:2]
+                print(f"echo server listening on {host}:{port}", flush=True)
                 serve(listener, ring, bufs)
-            except KeyboardInterrupt:
-                print("stopped", flush=True)
+    except KeyboardInterrupt:  # the with blocks have closed everything on the way out
+        print("stopped", flush=True)
 
 
 if __name__ == "__main__":
