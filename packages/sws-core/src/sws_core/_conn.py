@@ -1,0 +1,475 @@
+"""`Conn`: one TCP connection on the loop, full duplex, its reads and writes on the ring.
+
+Rules that hold in this module:
+
+- Reads are one multishot recv per connection, picking from the loop's provided-buffer
+  ring, so an idle connection holds no read buffer. Each completion's bytes are copied out
+  and the buffer recycled at once. -ENOBUFS (the group ran dry) ends the multishot; the
+  connection re-arms on the next loop turn instead of closing.
+- Writes keep their bytes alive in the write queue until the send completes; a short send
+  continues from where it stopped. At most one send is in flight, so bytes leave in order;
+  everything queued meanwhile is joined into the next send (one syscall per batch).
+- Backpressure: over `max_write_queue_bytes` queued, reading pauses (the recv is cancelled)
+  and `Send` waits; under a quarter of it, reading resumes and waiting senders go on. A
+  queue past four times the limit means a peer that does not read: the connection aborts.
+- Closing never races the kernel: the recv (and, on abort, the send) is cancelled first,
+  and the fd is closed through the ring only when no operation of the connection is in
+  flight, so no completion can name an fd number that a new connection has reused. The
+  slot is released when that close completes.
+"""
+
+from __future__ import annotations
+
+import collections
+import ctypes
+import errno
+import logging
+import socket
+from typing import TYPE_CHECKING, Final, Protocol
+
+from sws_core._errors import (
+    BrokenResourceError,
+    BusyResourceError,
+    Cancelled,
+    ClosedResourceError,
+    error_from_res,
+)
+from sws_core._ops import Receive, Send
+from sws_core._slots import pack_user_data
+from uring import (
+    CqeFlag,
+    SqeFlag,
+    parse_sockaddr,
+    prep_cancel64,
+    prep_close,
+    prep_recv_multishot,
+    prep_send,
+    prep_shutdown,
+    sqe_set_buf_group,
+    sqe_set_flags,
+)
+
+if TYPE_CHECKING:
+    from sws_core._fiber import Fiber
+    from sws_core._loop import Loop
+
+log = logging.getLogger("sws_core")
+
+# Kinds of operation, in the low byte of user_data (see sws_core._slots).
+K_RECV: Final = 1
+K_SEND: Final = 2
+K_CLOSE: Final = 3
+K_CANCEL: Final = 4
+K_SHUTDOWN: Final = 5
+K_CONNECT: Final = 6
+K_LINK_TIMEOUT: Final = 7
+K_ACCEPT: Final = 8
+K_WAKE: Final = 9
+K_DISCARD: Final = 10  # closing a refused connection's fd: no slot to report to
+
+OPEN: Final = 0
+CLOSING: Final = 1  # no new reads; flushing (close) or cancelling (abort)
+CLOSED: Final = 2  # the fd close is in flight
+FREED: Final = 3  # the slot is released; every use raises ClosedResourceError
+CONNECTING: Final = 4
+_STATE_NAMES: Final = ("OPEN", "CLOSING", "CLOSED", "FREED", "CONNECTING")
+
+_PAUSE_WRITE: Final = 1  # reading paused because the write queue is over its limit
+_PAUSE_READ: Final = 2  # reading paused because unread data is over its limit
+
+_MORE: Final = int(CqeFlag.MORE)
+_BUFFER_SELECT: Final = int(SqeFlag.BUFFER_SELECT)
+_MSG_NOSIGNAL: Final = socket.MSG_NOSIGNAL
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_getpeername = _libc.getpeername
+
+
+class TcpProtocol(Protocol):
+    """What a layer above implements to be driven by a connection's events (push style).
+
+    Each method runs on the IO thread; one that raises aborts the connection.
+    """
+
+    def data_received(self, data: bytes) -> None:
+        """Bytes arrived, in order."""
+
+    def eof_received(self) -> None:
+        """The peer finished sending (half-close); writing may go on."""
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        """The connection is closed and its slot released; `exc` says why, if not cleanly."""
+
+
+class Conn:
+    """A TCP connection: `receive`/`send` from fibers, `write`/`close` from callbacks.
+
+    A connection is driven either by a `TcpProtocol` (its callbacks get every event) or by
+    one handler fiber (which pulls data with `yield from conn.receive()`).
+    """
+
+    __slots__ = (
+        "_close_exc",
+        "_connecting",
+        "_eof",
+        "_inflight",
+        "_keep",
+        "_pause",
+        "_peer",
+        "_rbuf",
+        "_rbuf_bytes",
+        "_reader",
+        "_recv_armed",
+        "_send_started",
+        "_sending",
+        "_shut_wr",
+        "_wq",
+        "_wq_bytes",
+        "_writers",
+        "fd",
+        "fiber",
+        "gen",
+        "last_active",
+        "loop",
+        "protocol",
+        "slot",
+        "state",
+    )
+
+    def __init__(self, loop: Loop, slot: int, gen: int, fd: int) -> None:
+        self.loop = loop
+        self.slot = slot
+        self.gen = gen
+        self.fd = fd
+        self.state = OPEN
+        self.protocol: TcpProtocol | None = None
+        self.fiber: Fiber | None = None
+        self.last_active = loop.now
+        self._recv_armed = False
+        self._pause = 0
+        self._eof = False
+        self._inflight = 0
+        self._wq: collections.deque[bytes | memoryview] = collections.deque()
+        self._wq_bytes = 0
+        self._sending: bytes | memoryview | None = None
+        self._send_started = 0.0
+        self._shut_wr = False
+        self._rbuf: list[bytes] = []
+        self._rbuf_bytes = 0
+        self._reader: Fiber | None = None
+        self._writers: list[Fiber] = []
+        self._close_exc: BaseException | None = None
+        self._peer: tuple[str, int] | None = None
+        self._connecting: Fiber | None = None  # the fiber waiting for an outbound connect
+        self._keep: object = None  # memory an in-flight op points at (connect's sockaddr)
+
+    # --- the public face ------------------------------------------------------------------
+
+    @property
+    def id(self) -> int:
+        """A number naming this connection; `loop.conn(id)` finds it while it is open."""
+        return self.slot | self.gen << 24
+
+    @property
+    def peer(self) -> tuple[str, int]:
+        """The peer's `(host, port)` (looked up once, on first use)."""
+        if self._peer is None:
+            buf = ctypes.create_string_buffer(128)
+            size = ctypes.c_uint32(128)
+            if _getpeername(self.fd, buf, ctypes.byref(size)) != 0:
+                return ("", 0)
+            self._peer = parse_sockaddr(buf.raw[: size.value])
+        return self._peer
+
+    @property
+    def write_queue_bytes(self) -> int:
+        """Bytes queued and not yet acknowledged by a completed send."""
+        return self._wq_bytes
+
+    def receive(self) -> Receive:
+        """Return the op that waits for data: `data = yield from conn.receive()`.
+
+        The result is every byte that arrived since the last receive (at least one), or
+        b"" once the peer has finished sending.
+        """
+        return Receive(self)
+
+    def send(self, data: bytes) -> Send:
+        """Return the op that queues `data` and waits while the write queue is over its
+        limit: `yield from conn.send(data)`."""
+        return Send(self, data)
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Queue `data` for sending without waiting (callback style).
+
+        Raises:
+            ClosedResourceError: the connection is closing or closed.
+        """
+        if self.state != OPEN or self._shut_wr:
+            raise ClosedResourceError(f"write on {self!r}")
+        if not data:
+            return
+        if type(data) is not bytes:
+            data = bytes(data)  # the caller may reuse its buffer; the kernel reads later
+        self._wq.append(data)
+        self._wq_bytes += len(data)
+        if self._sending is None:
+            self._start_send()
+        if self._wq_bytes > self.loop.max_write_queue_bytes:
+            self._over_limit()
+
+    def shutdown_write(self) -> None:
+        """Half-close: send FIN once the write queue is flushed; reading goes on."""
+        if self.state != OPEN or self._shut_wr:
+            return
+        self._shut_wr = True
+        if self._sending is None:
+            self._submit_shutdown()
+
+    def close(self) -> None:
+        """Flush what is queued, then close. Idempotent; never raises."""
+        if self.state == CONNECTING:
+            self.abort(ClosedResourceError("closed while connecting"))
+        if self.state != OPEN:
+            return
+        self.state = CLOSING
+        self._cancel_recv()
+        self._finish_if_idle()
+
+    def abort(self, exc: BaseException | None = None) -> None:
+        """Close at once, dropping queued bytes; `exc` is reported to the protocol."""
+        if self.state in (CLOSED, FREED):
+            return
+        if self._close_exc is None:
+            self._close_exc = exc
+        self.state = CLOSING
+        self._wq.clear()
+        self._wq_bytes = 0
+        self._cancel_recv()
+        if self._sending is not None:
+            self._cancel(K_SEND)
+        if self._connecting:
+            self._cancel(K_CONNECT)
+        self._finish_if_idle()
+
+    def __repr__(self) -> str:
+        return (
+            f"<Conn slot={self.slot} gen={self.gen} fd={self.fd} "
+            f"state={_STATE_NAMES[self.state]} queued={self._wq_bytes}>"
+        )
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def _user_data(self, kind: int) -> int:
+        return pack_user_data(kind, self.slot, self.gen)
+
+    def arm_recv(self) -> None:
+        """Arm the multishot recv (when open, not paused, not at EOF, not armed)."""
+        if self._recv_armed or self._pause or self._eof or self.state != OPEN:
+            return
+        sqe = self.loop._sqe()
+        prep_recv_multishot(sqe, self.fd, None, 0, user_data=self._user_data(K_RECV))
+        sqe_set_flags(sqe, _BUFFER_SELECT)
+        sqe_set_buf_group(sqe, self.loop.buffer_group)
+        self._recv_armed = True
+        self._inflight += 1
+
+    def on_recv(self, res: int, flags: int) -> None:
+        """Handle a recv completion."""
+        if not flags & _MORE:
+            self._recv_armed = False
+            self._inflight -= 1
+        loop = self.loop
+        if res > 0:
+            data = loop._take_buffer(flags, res)
+            self.last_active = loop.now
+            if self.state == OPEN:
+                self._deliver(data)
+            if not self._recv_armed:
+                loop._rearm.append(self)
+        elif res == 0:
+            self._eof = True
+            if self.state == OPEN:
+                self._deliver(b"")
+        elif res == -errno.ENOBUFS:
+            loop.stats_enobufs += 1
+            loop._rearm.append(self)  # buffers come back as this turn's data is handled
+        elif res != -errno.ECANCELED:
+            self.abort(error_from_res(res))
+        self._finish_if_idle()
+
+    def _deliver(self, data: bytes) -> None:
+        protocol = self.protocol
+        if protocol is not None:
+            try:
+                if data:
+                    protocol.data_received(data)
+                else:
+                    protocol.eof_received()
+            except Exception as exc:
+                log.exception("protocol of %r raised; closing it", self)
+                self.abort(exc)
+            return
+        reader = self._reader
+        if reader is not None:
+            self._reader = None
+            reader.waiting = None
+            self.loop._resume(reader, data)
+        elif data:
+            self._rbuf.append(data)
+            self._rbuf_bytes += len(data)
+            if self._rbuf_bytes > self.loop.max_read_buffer_bytes:
+                self._pause_reading(_PAUSE_READ)
+
+    def wait_receive(self, fiber: Fiber) -> None:
+        """Serve a fiber's `Receive`: data at once if buffered, else park the fiber."""
+        if self._rbuf:
+            data = self._rbuf[0] if len(self._rbuf) == 1 else b"".join(self._rbuf)
+            self._rbuf.clear()
+            self._rbuf_bytes = 0
+            self.loop._resume(fiber, data)
+            if self._pause & _PAUSE_READ:
+                self._resume_reading(_PAUSE_READ)
+        elif self._eof:
+            self.loop._resume(fiber, b"")
+        elif self.state != OPEN:
+            self.loop._throw(fiber, ClosedResourceError(f"receive on {self!r}"))
+        elif self._reader is not None:
+            self.loop._throw(fiber, BusyResourceError(f"another fiber receives on {self!r}"))
+        else:
+            self._reader = fiber
+            if self.loop.stopping:
+                self.close()  # an idle handler during a graceful stop
+
+    def _pause_reading(self, reason: int) -> None:
+        if not self._pause:
+            self._cancel_recv()
+        self._pause |= reason
+
+    def _resume_reading(self, reason: int) -> None:
+        self._pause &= ~reason
+        if not self._pause:
+            self.arm_recv()
+
+    def _cancel_recv(self) -> None:
+        if self._recv_armed:
+            self._cancel(K_RECV)
+
+    def _cancel(self, kind: int) -> None:
+        sqe = self.loop._sqe()
+        prep_cancel64(sqe, self._user_data(kind), user_data=self._user_data(K_CANCEL))
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def wait_send(self, fiber: Fiber, data: bytes) -> None:
+        """Serve a fiber's `Send`: queue the bytes, resume when the queue is under limit."""
+        try:
+            self.write(data)
+        except ClosedResourceError as exc:
+            self.loop._throw(fiber, exc)
+            return
+        if self._wq_bytes > self.loop.max_write_queue_bytes and self.state == OPEN:
+            self._writers.append(fiber)
+        else:
+            self.loop._resume(fiber, None)
+
+    def _start_send(self) -> None:
+        wq = self._wq
+        if len(wq) > 1:
+            joined = b"".join(wq)
+            wq.clear()
+            wq.append(joined)
+        data = wq[0]
+        self._sending = data
+        self._send_started = self.loop.now
+        sqe = self.loop._sqe()
+        prep_send(sqe, self.fd, data, len(data), _MSG_NOSIGNAL, user_data=self._user_data(K_SEND))
+        self._inflight += 1
+
+    def on_send(self, res: int) -> None:
+        """Handle a send completion: account, continue a short send, start the next."""
+        self._inflight -= 1
+        data = self._sending
+        self._sending = None
+        if res < 0:
+            self._wq.clear()
+            self._wq_bytes = 0
+            if self.state == OPEN:
+                self.abort(BrokenResourceError(f"send failed: {error_from_res(res)}"))
+            self._finish_if_idle()
+            return
+        assert data is not None
+        self.last_active = self.loop.now
+        self._wq_bytes -= res
+        if res < len(data):
+            self._wq[0] = memoryview(data)[res:]  # the view keeps the bytes alive
+        else:
+            self._wq.popleft()
+        if self._wq:
+            self._start_send()
+        elif self._shut_wr and self.state == OPEN:
+            self._submit_shutdown()
+        limit = self.loop.max_write_queue_bytes
+        if self._pause & _PAUSE_WRITE and self._wq_bytes <= limit // 4:
+            self._resume_reading(_PAUSE_WRITE)
+        if self._writers and self._wq_bytes <= limit:
+            writers, self._writers = self._writers, []
+            for fiber in writers:
+                self.loop._resume(fiber, None)
+        self._finish_if_idle()
+
+    def _over_limit(self) -> None:
+        limit = self.loop.max_write_queue_bytes
+        if self._wq_bytes > 4 * limit:
+            msg = f"write queue of {self._wq_bytes} bytes exceeds {4 * limit}: peer not reading"
+            self.abort(BrokenResourceError(msg))
+        else:
+            self._pause_reading(_PAUSE_WRITE)
+
+    def _submit_shutdown(self) -> None:
+        sqe = self.loop._sqe()
+        prep_shutdown(sqe, self.fd, socket.SHUT_WR, user_data=self._user_data(K_SHUTDOWN))
+        self._inflight += 1
+
+    def on_shutdown(self, res: int) -> None:
+        """Handle the completion of a half-close."""
+        self._inflight -= 1
+        self._finish_if_idle()
+
+    # --- closing ----------------------------------------------------------------------------
+
+    def _finish_if_idle(self) -> None:
+        if self.state == CLOSING and not self._inflight and not self._wq:
+            self.state = CLOSED
+            sqe = self.loop._sqe()
+            prep_close(sqe, self.fd, user_data=self._user_data(K_CLOSE))
+
+    def on_closed(self) -> None:
+        """The fd is closed: wake whoever waits on this connection, then report the loss."""
+        self.state = FREED
+        loop = self.loop
+        cancelled = Cancelled(f"{self!r} closed")
+        for fiber in self._writers:
+            loop._throw(fiber, cancelled)
+        self._writers = []
+        if self._reader is not None:
+            loop._throw(self._reader, cancelled)
+            self._reader = None
+        self._rbuf.clear()
+        protocol, self.protocol = self.protocol, None
+        if protocol is not None:
+            try:
+                protocol.connection_lost(self._close_exc)
+            except Exception:
+                log.exception("connection_lost of %r raised", self)
+
+    def check_timeouts(self, now: float, idle_timeout_s: float, write_timeout_s: float) -> None:
+        """Close the connection if it was idle, or its send stalled, for too long."""
+        if self.state != OPEN:
+            return
+        if self._sending is not None:
+            if now - self._send_started > write_timeout_s:
+                self.abort(TimeoutError(f"send stalled for over {write_timeout_s} s"))
+        elif now - self.last_active > idle_timeout_s:
+            self.loop.stats_idle_closed += 1
+            self.close()

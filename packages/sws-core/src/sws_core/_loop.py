@@ -1,0 +1,884 @@
+"""`Loop`: one io_uring, one thread, every connection and fiber of that thread.
+
+Each turn, in this order:
+
+1. submit what is queued and wait for at least one completion, in one `io_uring_enter`
+   (no wait when work is ready; the wait is bounded by the next timer and the TTL tick);
+2. reap the completions (copied out of the ring in one batch), then dispatch each one;
+   fibers a completion wakes are only queued here, never resumed inside the dispatch;
+3. resume ready fibers; run `go` tasks (at most `IO_QUANTUM` a turn); drain the invoke
+   queue (the calls queued when the turn began, in FIFO order); run due timers; run tick
+   hooks; re-arm receives that ran out of buffers; advance the incremental TTL scan.
+
+The loop never blocks on anything but `io_uring_enter`. Other threads talk to it only
+through `invoke` (and `stop`), which wake it with an eventfd whose read is always armed on
+the ring.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import heapq
+import inspect
+import itertools
+import logging
+import os
+import signal
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any, Final, assert_never, cast
+
+from sws_core._backend import Backend, BuffersLike, RingLike, UringBackend
+from sws_core._conn import (
+    CLOSED,
+    CONNECTING,
+    FREED,
+    K_ACCEPT,
+    K_CANCEL,
+    K_CLOSE,
+    K_CONNECT,
+    K_DISCARD,
+    K_LINK_TIMEOUT,
+    K_RECV,
+    K_SEND,
+    K_SHUTDOWN,
+    K_WAKE,
+    OPEN,
+    Conn,
+    TcpProtocol,
+)
+from sws_core._errors import (
+    Cancelled,
+    ClosedResourceError,
+    InvokeQueueFullError,
+    NoWorkerPoolError,
+    error_from_res,
+)
+from sws_core._fiber import Coro, Fiber
+from sws_core._listener import Listener
+from sws_core._ops import Connect, Op, Receive, Send, Sleep, ToWorker, WaitEvent
+from sws_core._slots import SlotPool, pack_user_data
+from sws_core._workers import Done, WorkerPool
+from uring import (
+    KernelTimespec,
+    SqeFlag,
+    prep_close,
+    prep_connect,
+    prep_link_timeout,
+    prep_read,
+    sockaddr,
+)
+
+log = logging.getLogger("sws_core")
+
+IO_QUANTUM: Final = 64  # go tasks run per turn, as the original's IO_QUANTUM
+DEFAULT_RING_ENTRIES: Final = 1024  # SQEs; a turn that needs more submits early
+DEFAULT_MAX_CONNECTIONS: Final = 16384  # slots; nginx's worker_connections default is 512
+DEFAULT_RECV_BUFFER_BYTES: Final = 16384  # per provided buffer; one TLS record, as h2o
+DEFAULT_RECV_BUFFERS: Final = 1024  # buffers in the ring; memory is touched only when used
+DEFAULT_MAX_WRITE_QUEUE_BYTES: Final = 1 << 20  # per connection, before reads pause
+DEFAULT_MAX_READ_BUFFER_BYTES: Final = 1 << 20  # unread bytes per connection, same rule
+DEFAULT_MAX_INVOKES: Final = 65536  # queued cross-thread calls before invoke refuses
+DEFAULT_IDLE_TIMEOUT_S: Final = 300.0  # seconds without traffic; nginx keepalive is 75
+DEFAULT_WRITE_TIMEOUT_S: Final = 60.0  # seconds one send may stall; nginx send_timeout
+DEFAULT_GRACE_S: Final = 10.0  # graceful-stop budget; uvicorn and gunicorn use 30
+_TTL_TICK_S: Final = 1.0  # longest sleep while connections have timeouts to check
+_STEPS_PER_TURN: Final = 4096  # fiber steps per turn before IO gets its turn again
+_BUFFER_GROUP: Final = 0
+_WAKE_BYTES: Final = 8
+_OP_TYPES: Final = (Receive, Send, Sleep, Connect, ToWorker, WaitEvent)
+
+
+@dataclass(frozen=True, slots=True)
+class LoopStatistics:
+    """A snapshot of a loop's counters (`Loop.statistics()`)."""
+
+    slots_live: int
+    slots_capacity: int
+    turns: int
+    sqes_prepared: int
+    cqes_reaped: int
+    stale_cqes_dropped: int
+    fibers_live: int
+    fibers_ready: int
+    timers: int
+    invokes_pending: int
+    connections_accepted: int
+    connections_refused: int
+    connections_idle_closed: int
+    recv_buffer_exhaustions: int
+
+
+@dataclass(slots=True)
+class _Timer:
+    deadline: float
+    seq: int
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    cancelled: bool = False
+
+    def __lt__(self, other: _Timer) -> bool:
+        return (self.deadline, self.seq) < (other.deadline, other.seq)
+
+    def cancel(self) -> None:
+        """Stop the timer from firing (idempotent)."""
+        self.cancelled = True
+
+
+class Loop:
+    """The IO-thread runtime.
+
+    Args:
+        max_connections: connection slots, fixed at start; past it, new connections are
+            closed at once, counted and logged once.
+        workers: threads for `submit` / `to_worker` (0: none, and submitting is an error).
+        ring_entries: SQ size of the ring.
+        recv_buffer_bytes / recv_buffers: the provided-buffer ring shared by every read.
+        max_write_queue_bytes: queued output per connection before reading pauses.
+        max_read_buffer_bytes: unread input per fiber connection before reading pauses.
+        idle_timeout_s / write_timeout_s: per-connection timeouts (None: off).
+        max_invokes: cross-thread calls queued before `invoke` refuses.
+        grace_s: how long a graceful stop waits for in-flight work.
+        handle_signals: on the main thread, SIGINT and SIGTERM start a graceful stop.
+        backend: where the ring comes from (tests pass a fake).
+        clock: a monotonic clock in seconds.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        workers: int = 0,
+        ring_entries: int = DEFAULT_RING_ENTRIES,
+        recv_buffer_bytes: int = DEFAULT_RECV_BUFFER_BYTES,
+        recv_buffers: int = DEFAULT_RECV_BUFFERS,
+        max_write_queue_bytes: int = DEFAULT_MAX_WRITE_QUEUE_BYTES,
+        max_read_buffer_bytes: int = DEFAULT_MAX_READ_BUFFER_BYTES,
+        idle_timeout_s: float | None = DEFAULT_IDLE_TIMEOUT_S,
+        write_timeout_s: float | None = DEFAULT_WRITE_TIMEOUT_S,
+        max_invokes: int = DEFAULT_MAX_INVOKES,
+        grace_s: float = DEFAULT_GRACE_S,
+        handle_signals: bool = True,
+        backend: Backend | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        import time
+
+        self._clock = clock or time.monotonic
+        self.now = self._clock()
+        self.max_write_queue_bytes = max_write_queue_bytes
+        self.max_read_buffer_bytes = max_read_buffer_bytes
+        self.idle_timeout_s = idle_timeout_s
+        self.write_timeout_s = write_timeout_s
+        self.max_invokes = max_invokes
+        self.grace_s = grace_s
+        self.handle_signals = handle_signals
+        self.buffer_group = _BUFFER_GROUP
+        self._ring_entries = ring_entries
+        self._recv_buffer_bytes = recv_buffer_bytes
+        self._recv_buffers = recv_buffers
+        self._backend: Backend = backend or UringBackend()
+        self._pool = SlotPool(max_connections)
+        self._conns: list[Conn | None] = [None] * max_connections
+        self._listeners: list[Listener] = []
+        self._ring: RingLike | None = None
+        self._bufs: BuffersLike | None = None
+        self._workers = WorkerPool(workers, self._deliver_work) if workers else None
+        self._ready: collections.deque[tuple[Fiber, Any, BaseException | None]] = (
+            collections.deque()
+        )
+        self._fibers: set[Fiber] = set()
+        self._go: collections.deque[tuple[Callable[..., Any] | Coro, tuple[Any, ...]]] = (
+            collections.deque()
+        )
+        self._invokes: collections.deque[tuple[Callable[..., Any], tuple[Any, ...]]] = (
+            collections.deque()
+        )
+        self._timers: list[_Timer] = []
+        self._timer_seq = itertools.count()
+        self._tick_hooks: list[Callable[[], Any]] = []
+        self._deferred_hooks: list[Callable[[], Any]] = []
+        self._rearm: list[Conn] = []
+        self._ttl_cursor = 0
+        self._wake_fd = -1
+        self._wake_buf = bytearray(_WAKE_BYTES)
+        self._thread_id: int | None = None
+        self._stop_requested = False
+        self.stopping = False
+        self._stop_deadline = 0.0
+        self._aborted = False
+        self.running = False
+        self._refused_logged = False
+        self._turns = 0
+        self._sqes = 0
+        self._cqes = 0
+        self._stale = 0
+        self._accepted = 0
+        self._refused = 0
+        self.stats_idle_closed = 0
+        self.stats_enobufs = 0
+
+    # --- public API: from the IO thread -------------------------------------------------
+
+    def listen(
+        self,
+        host: str,
+        port: int,
+        *,
+        handler: Callable[[Conn], Coro] | None = None,
+        protocol: Callable[[Conn], TcpProtocol] | None = None,
+        backlog: int = 1024,
+        reuse_port: bool = False,
+    ) -> Listener:
+        """Listen on `host:port` and serve each connection with `handler` or `protocol`.
+
+        Args:
+            host: a numeric IPv4 or IPv6 address ("::" listens on both families).
+            port: the port; 0 picks a free one (see `Listener.port`).
+            handler: `handler(conn)` returns the fiber (generator or coroutine) that
+                serves the connection; the connection closes when it returns.
+            protocol: `protocol(conn)` returns a `TcpProtocol` driven by callbacks.
+            backlog: listen(2) backlog.
+            reuse_port: set SO_REUSEPORT, so several processes can share the port.
+
+        Raises:
+            ValueError: neither or both of `handler` and `protocol` were given.
+            OSError: the address is in use or invalid.
+        """
+        if (handler is None) == (protocol is None):
+            raise ValueError("give exactly one of handler= and protocol=")
+        listener = Listener(self, len(self._listeners), host, port, handler, protocol,
+                            backlog=backlog, reuse_port=reuse_port)  # fmt: skip
+        self._listeners.append(listener)
+        if self.running:
+            listener.arm()
+        return listener
+
+    def go(self, target: Callable[..., Any] | Coro, *args: Any) -> None:
+        """Run `target` on the IO thread: a generator or coroutine becomes a fiber; a
+        function is called (and if it returns a generator or coroutine, that runs as a
+        fiber). At most `IO_QUANTUM` such tasks start per turn."""
+        self._go.append((target, args))
+
+    def submit(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        on_done: Callable[[Any, BaseException | None], Any] | None = None,
+    ) -> None:
+        """Run `fn(*args)` on a worker thread; `on_done(result, exc)` runs on the IO thread.
+
+        Raises:
+            NoWorkerPoolError: the loop was made with `workers=0`.
+        """
+        if self._workers is None:
+            raise NoWorkerPoolError("submit needs a worker pool: Loop(workers=N)")
+        self._workers.submit(fn, args, on_done or _log_worker_error)
+
+    def call_later(self, delay_s: float, fn: Callable[..., Any], *args: Any) -> _Timer:
+        """Call `fn(*args)` on the IO thread after `delay_s` seconds; returns a handle
+        with `cancel()`."""
+        timer = _Timer(self.now + max(0.0, delay_s), next(self._timer_seq), fn, args)
+        heapq.heappush(self._timers, timer)
+        return timer
+
+    def add_tick_hook(self, fn: Callable[[], Any]) -> None:
+        """Call `fn()` once every turn; a hook that raises is logged and removed."""
+        self._tick_hooks.append(fn)
+
+    def remove_tick_hook(self, fn: Callable[[], Any]) -> None:
+        """Stop calling a tick hook (no error if it is not there)."""
+        if fn in self._tick_hooks:
+            self._tick_hooks.remove(fn)
+
+    def add_deferred_hook(self, fn: Callable[[], Any]) -> None:
+        """Call `fn()` before each deferred response (see `run_deferred_hooks`)."""
+        self._deferred_hooks.append(fn)
+
+    def run_deferred_hooks(self) -> None:
+        """Run the deferred hooks; one that raises is logged and removed."""
+        self._run_hooks(self._deferred_hooks)
+
+    def conn(self, conn_id: int) -> Conn:
+        """Return the open connection named by `Conn.id`.
+
+        Raises:
+            ClosedResourceError: the id is stale (the connection closed, maybe reused).
+        """
+        slot, gen = conn_id & 0xFFFFFF, conn_id >> 24
+        conn = self._conns[slot] if 0 <= slot < len(self._conns) else None
+        if conn is None or conn.gen != gen or conn.state == FREED:
+            raise ClosedResourceError(f"connection id {conn_id} is stale")
+        return conn
+
+    def statistics(self) -> LoopStatistics:
+        """Return a snapshot of the loop's counters."""
+        return LoopStatistics(
+            slots_live=len(self._pool),
+            slots_capacity=self._pool.capacity,
+            turns=self._turns,
+            sqes_prepared=self._sqes,
+            cqes_reaped=self._cqes,
+            stale_cqes_dropped=self._stale,
+            fibers_live=len(self._fibers),
+            fibers_ready=len(self._ready),
+            timers=len(self._timers),
+            invokes_pending=len(self._invokes),
+            connections_accepted=self._accepted,
+            connections_refused=self._refused,
+            connections_idle_closed=self.stats_idle_closed,
+            recv_buffer_exhaustions=self.stats_enobufs,
+        )
+
+    # --- public API: from any thread -----------------------------------------------------
+
+    def invoke(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Call `fn(*args)` on the IO thread, in FIFO order; safe from any thread.
+
+        Raises:
+            InvokeQueueFullError: `max_invokes` calls are already queued.
+        """
+        if len(self._invokes) >= self.max_invokes:
+            raise InvokeQueueFullError(f"{len(self._invokes)} invokes already queued")
+        self._invokes.append((fn, args))
+        self._wake()
+
+    def stop(self) -> None:
+        """Start a graceful stop: no new connections, in-flight work gets `grace_s`.
+
+        Safe from any thread and from signal handlers.
+        """
+        self._stop_requested = True
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._wake_fd >= 0 and threading.get_ident() != self._thread_id:
+            with contextlib.suppress(OSError):  # closed in teardown: nobody left to wake
+                os.eventfd_write(self._wake_fd, 1)
+
+    # --- running ----------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Run until stopped; then close every connection, the ring and the workers.
+
+        Raises:
+            RuntimeError: the loop is already running.
+            IoUringUnavailableError: io_uring cannot be used here.
+        """
+        if self.running:
+            raise RuntimeError("the loop is already running")
+        self.running = True
+        self._thread_id = threading.get_ident()
+        old_handlers = self._install_signal_handlers()
+        try:
+            self._setup()
+            while not self._finished():
+                self._turn()
+        finally:
+            self._teardown()
+            self._restore_signal_handlers(old_handlers)
+            self.running = False
+
+    def _setup(self) -> None:
+        self._ring = self._backend.open_ring(self._ring_entries)
+        self._bufs = self._backend.open_buffers(
+            self._ring, _BUFFER_GROUP, self._recv_buffers, self._recv_buffer_bytes
+        )
+        self._wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        self._arm_wake()
+        for listener in self._listeners:
+            listener.arm()
+        if self._workers is not None:
+            self._workers.start()
+        self.now = self._clock()
+
+    def _turn(self) -> None:
+        ring = self._ring
+        assert ring is not None
+        self._turns += 1
+        if self._ready or self._go or self._invokes or self._rearm:
+            ring.submit_and_wait(0)
+        else:
+            ring.submit_and_wait(1, self._wait_timeout())
+        cqes = ring.reap()
+        self.now = self._clock()
+        if cqes:
+            self._cqes += len(cqes)
+            self._dispatch(cqes)
+        self._run_ready()
+        self._run_go()
+        self._run_invokes()
+        self._run_timers()
+        if self._tick_hooks:
+            self._run_hooks(self._tick_hooks)
+        if self._rearm:
+            rearm, self._rearm = self._rearm, []
+            for conn in rearm:
+                conn.arm_recv()
+        if self._stop_requested and not self.stopping:
+            self._begin_stop()
+        self._scan_ttl()
+
+    def _wait_timeout(self) -> float | None:
+        timeout: float | None = None
+        if self._timers:
+            timeout = max(0.0, self._timers[0].deadline - self.now)
+        if len(self._pool) and (self.idle_timeout_s or self.write_timeout_s):
+            timeout = _TTL_TICK_S if timeout is None else min(timeout, _TTL_TICK_S)
+        if self.stopping:
+            timeout = 0.05 if timeout is None else min(timeout, 0.05)
+        return timeout
+
+    # --- completions -------------------------------------------------------------------------
+
+    def _dispatch(self, cqes: list[tuple[int, int, int]]) -> None:
+        conns = self._conns
+        gens = self._pool.gen
+        for user_data, res, flags in cqes:
+            kind = user_data & 0xFF
+            if kind in (K_CANCEL, K_DISCARD):
+                continue
+            slot = user_data >> 8 & 0xFFFFFF
+            if kind == K_ACCEPT:
+                self._listeners[slot].on_accept(res, flags)
+                continue
+            if kind == K_WAKE:
+                self._on_wake(res)
+                continue
+            conn = conns[slot]
+            if conn is None or gens[slot] != user_data >> 32:
+                self._stale += 1
+                continue
+            if kind == K_RECV:
+                conn.on_recv(res, flags)
+            elif kind == K_SEND:
+                conn.on_send(res)
+            elif kind == K_CLOSE:
+                self._on_closed(conn)
+            elif kind == K_SHUTDOWN:
+                conn.on_shutdown(res)
+            elif kind == K_CONNECT:
+                self._on_connect(conn, res)
+            elif kind == K_LINK_TIMEOUT:
+                conn._inflight -= 1
+                conn._finish_if_idle()
+            else:  # pragma: no cover - every kind the loop submits is handled above
+                log.error("completion of unknown kind %d for %r", kind, conn)
+
+    def _take_buffer(self, flags: int, res: int) -> bytes:
+        bufs = self._bufs
+        assert bufs is not None
+        bid = flags >> 16
+        view = bufs.get(bid, res)
+        data = bytes(view)
+        view.release()
+        bufs.recycle(bid)
+        return data
+
+    def _sqe(self) -> memoryview:
+        """Return a free SQE, submitting what is queued first if the SQ is full."""
+        ring = self._ring
+        assert ring is not None
+        self._sqes += 1
+        sqe = ring.get_sqe()
+        if sqe is None:
+            ring.submit()
+            sqe = ring.get_sqe()
+            if sqe is None:  # pragma: no cover - only an SQPOLL ring could still be full
+                raise RuntimeError("submission queue still full after a submit")
+        return sqe
+
+    def _sqe_pair(self) -> list[memoryview]:
+        """Two consecutive SQEs, for a linked pair that must go in one submission."""
+        ring = self._ring
+        assert ring is not None
+        self._sqes += 2
+        pair = ring.get_sqes(2)
+        if pair is None:
+            ring.submit()
+            pair = ring.get_sqes(2)
+            if pair is None:  # pragma: no cover - as in _sqe
+                raise RuntimeError("submission queue still full after a submit")
+        return pair
+
+    def _adopt(self, fd: int, listener: Listener) -> None:
+        """Take over an accepted connection, or refuse it when every slot is taken."""
+        slot = self._pool.acquire()
+        if slot < 0:
+            if not self._refused_logged:
+                self._refused_logged = True
+                log.warning("max_connections=%d reached: refusing new connections "
+                            "(logged once)", self._pool.capacity)  # fmt: skip
+            self._adopt_refused(fd)
+            return
+        self._accepted += 1
+        conn = Conn(self, slot, self._pool.gen[slot], fd)
+        self._conns[slot] = conn
+        if listener.protocol is not None:
+            try:
+                conn.protocol = listener.protocol(conn)
+            except Exception as exc:
+                log.exception("protocol factory failed for %r", conn)
+                conn.abort(exc)
+                return
+        else:
+            assert listener.handler is not None
+            self._start_fiber(listener.handler, conn)
+        conn.arm_recv()
+
+    def _adopt_refused(self, fd: int) -> None:
+        """Close an accepted fd nobody will serve (no slot, or the listener is closing)."""
+        self._refused += 1
+        prep_close(self._sqe(), fd, user_data=pack_user_data(K_DISCARD, 0, 0))
+
+    def _on_closed(self, conn: Conn) -> None:
+        self._conns[conn.slot] = None
+        self._pool.release(conn.slot)
+        conn.on_closed()
+
+    # --- fibers ----------------------------------------------------------------------------
+
+    def _start_fiber(self, handler: Callable[[Conn], Coro], conn: Conn) -> None:
+        try:
+            coro = handler(conn)
+        except Exception as exc:
+            log.exception("handler failed to start for %r", conn)
+            conn.abort(exc)
+            return
+        if not (inspect.isgenerator(coro) or inspect.iscoroutine(coro)):
+            conn.abort(TypeError(f"handler {handler!r} returned {coro!r}, not a fiber"))
+            return
+        fiber = Fiber(self, coro, conn)
+        conn.fiber = fiber
+        self._fibers.add(fiber)
+        self._ready.append((fiber, None, None))
+
+    def _resume(self, fiber: Fiber, value: Any) -> None:
+        fiber.waiting = None
+        self._ready.append((fiber, value, None))
+
+    def _throw(self, fiber: Fiber, exc: BaseException) -> None:
+        fiber.waiting = None
+        self._ready.append((fiber, None, exc))
+
+    def _run_ready(self) -> None:
+        ready = self._ready
+        step = self._step
+        for _ in range(_STEPS_PER_TURN):
+            if not ready:
+                return
+            fiber, value, exc = ready.popleft()
+            step(fiber, value, exc)
+
+    def _step(self, fiber: Fiber, value: Any, exc: BaseException | None) -> None:
+        try:
+            if exc is None:
+                op = fiber.coro.send(value)
+            else:
+                op = fiber.coro.throw(exc)
+        except StopIteration:
+            self._fiber_done(fiber, None)
+            return
+        except Cancelled:
+            self._fiber_done(fiber, None)
+            return
+        except Exception as error:
+            log.exception("fiber %r raised", fiber)
+            self._fiber_done(fiber, error)
+            return
+        fiber.waiting = op
+        self._dispatch_op(fiber, op)
+
+    def _fiber_done(self, fiber: Fiber, error: BaseException | None) -> None:
+        self._fibers.discard(fiber)
+        conn = fiber.conn
+        if conn is not None and conn.fiber is fiber:
+            if error is None:
+                conn.close()
+            else:
+                conn.abort(error)
+
+    def _dispatch_op(self, fiber: Fiber, op: Any) -> None:
+        if not isinstance(op, _OP_TYPES):
+            self._throw(fiber, TypeError(f"a fiber must yield sws_core ops, not {op!r}"))
+            return
+        self._dispatch_known_op(fiber, op)
+
+    def _dispatch_known_op(self, fiber: Fiber, op: Op) -> None:
+        match op:
+            case Receive(conn=conn):
+                conn.wait_receive(fiber)
+            case Send(conn=conn, data=data):
+                conn.wait_send(fiber, data)
+            case Sleep(seconds=seconds):
+                self.call_later(seconds, self._resume, fiber, None)
+            case Connect():
+                self._connect(fiber, op)
+            case ToWorker(fn=fn, args=args):
+                self._to_worker(fiber, fn, args)
+            case WaitEvent(event=event):
+                if event.is_set():
+                    self._resume(fiber, None)
+                else:
+                    event._add_waiter(fiber)
+            case _:
+                assert_never(op)
+
+    def _to_worker(self, fiber: Fiber, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        if self._workers is None:
+            self._throw(fiber, NoWorkerPoolError("to_worker needs Loop(workers=N)"))
+            return
+
+        def done(result: Any, exc: BaseException | None) -> None:
+            if exc is None:
+                self._resume(fiber, result)
+            else:
+                self._throw(fiber, exc)
+
+        self._workers.submit(fn, args, done)
+
+    def _deliver_work(self, done: Done, result: Any, exc: BaseException | None) -> None:
+        # From a worker thread; results bypass the invoke limit: the pool bounds them.
+        self._invokes.append((done, (result, exc)))
+        self._wake()
+
+    # --- outbound connections ----------------------------------------------------------------
+
+    def _connect(self, fiber: Fiber, op: Connect) -> None:
+        try:
+            addr = sockaddr(op.host, op.port)
+        except ValueError as exc:
+            self._throw(fiber, exc)
+            return
+        slot = self._pool.acquire()
+        if slot < 0:
+            self._throw(fiber, OSError(f"max_connections={self._pool.capacity} reached"))
+            return
+        family = socket.AF_INET6 if len(addr) > 16 else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conn = Conn(self, slot, self._pool.gen[slot], sock.detach())
+        self._conns[slot] = conn
+        conn.state = CONNECTING
+        conn._connecting = fiber
+        timeout = KernelTimespec.from_seconds(op.timeout_s)
+        conn._peer = (op.host, op.port)
+        conn._keep = (addr, timeout)  # read by the kernel at submit, which is next turn
+        sqe, sqe_timeout = self._sqe_pair()
+        prep_connect(sqe, conn.fd, addr, len(addr),
+                     user_data=pack_user_data(K_CONNECT, slot, conn.gen))  # fmt: skip
+        sqe[1] |= int(SqeFlag.IO_LINK)
+        prep_link_timeout(sqe_timeout, timeout,
+                          user_data=pack_user_data(K_LINK_TIMEOUT, slot, conn.gen))  # fmt: skip
+        conn._inflight += 2
+
+    def _on_connect(self, conn: Conn, res: int) -> None:
+        conn._inflight -= 1
+        fiber, conn._connecting = conn._connecting, None
+        if res == 0 and conn.state == CONNECTING:
+            conn.state = OPEN
+            conn.last_active = self.now
+            conn.arm_recv()
+            if fiber is not None:
+                self._resume(fiber, conn)
+            return
+        if res == -125:  # ECANCELED: the linked timeout fired (or the connect was aborted)
+            exc: BaseException = TimeoutError(f"connect to {conn._peer} timed out")
+        elif res < 0:
+            exc = error_from_res(res)
+        else:
+            exc = ClosedResourceError("connection closed while connecting")
+        conn.state = OPEN  # so that abort runs its full course
+        conn.abort(exc)
+        if fiber is not None:
+            self._throw(fiber, exc)
+
+    # --- the other per-turn work -------------------------------------------------------------
+
+    def _run_go(self) -> None:
+        go = self._go
+        for _ in range(min(IO_QUANTUM, len(go))):
+            target, args = go.popleft()
+            if inspect.isgenerator(target) or inspect.iscoroutine(target):
+                self._spawn(cast(Coro, target))
+                continue
+            try:
+                result = target(*args)  # type: ignore[operator]
+            except Exception:
+                log.exception("go task %r raised", target)
+                continue
+            if inspect.isgenerator(result) or inspect.iscoroutine(result):
+                self._spawn(cast(Coro, result))
+
+    def _spawn(self, coro: Coro) -> None:
+        fiber = Fiber(self, coro, None)
+        self._fibers.add(fiber)
+        self._ready.append((fiber, None, None))
+
+    def _run_invokes(self) -> None:
+        invokes = self._invokes
+        for _ in range(len(invokes)):
+            fn, args = invokes.popleft()
+            try:
+                fn(*args)
+            except Exception:
+                log.exception("invoked %r raised", fn)
+
+    def _run_timers(self) -> None:
+        timers = self._timers
+        now = self.now
+        while timers and timers[0].deadline <= now:
+            timer = heapq.heappop(timers)
+            if timer.cancelled:
+                continue
+            try:
+                timer.fn(*timer.args)
+            except Exception:
+                log.exception("timer callback %r raised", timer.fn)
+
+    def _run_hooks(self, hooks: list[Callable[[], Any]]) -> None:
+        for hook in list(hooks):
+            try:
+                hook()
+            except Exception:
+                log.exception("hook %r raised; removed", hook)
+                hooks.remove(hook)
+
+    def _scan_ttl(self) -> None:
+        pool = self._pool
+        live = len(pool)
+        if not live:
+            return
+        idle = self.idle_timeout_s if self.idle_timeout_s is not None else float("inf")
+        write = self.write_timeout_s if self.write_timeout_s is not None else float("inf")
+        if idle == write == float("inf"):
+            return
+        budget = min(live, 64 + live // 8)
+        cursor = self._ttl_cursor
+        now = self.now
+        conns = self._conns
+        for _ in range(budget):
+            if cursor >= len(pool):
+                cursor = 0
+                if not len(pool):
+                    break
+            conn = conns[pool.live_at(cursor)]
+            cursor += 1
+            if conn is not None:
+                conn.check_timeouts(now, idle, write)
+        self._ttl_cursor = cursor
+
+    def _arm_wake(self) -> None:
+        prep_read(self._sqe(), self._wake_fd, self._wake_buf, _WAKE_BYTES, 0,
+                  user_data=pack_user_data(K_WAKE, 0, 0))  # fmt: skip
+
+    def _on_wake(self, res: int) -> None:
+        if self._wake_fd >= 0 and not self._aborted:
+            self._arm_wake()
+
+    # --- stopping -------------------------------------------------------------------------------
+
+    def _install_signal_handlers(self) -> dict[int, Any]:
+        if not self.handle_signals or threading.current_thread() is not threading.main_thread():
+            return {}
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            log.info("signal %d: stopping gracefully", signum)
+            self.stop()
+
+        return {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    @staticmethod
+    def _restore_signal_handlers(old: dict[int, Any]) -> None:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+    def _begin_stop(self) -> None:
+        self.stopping = True
+        self._stop_deadline = self.now + self.grace_s
+        for listener in self._listeners:
+            listener.close()
+        for slot in self._pool.live():
+            conn = self._conns[slot]
+            if conn is None or conn.state != OPEN:
+                continue
+            shutdown = getattr(conn.protocol, "shutdown_requested", None)
+            if shutdown is not None:
+                try:
+                    shutdown()
+                except Exception as exc:
+                    log.exception("shutdown_requested of %r raised", conn)
+                    conn.abort(exc)
+            elif conn.fiber is None or conn._reader is not None:
+                conn.close()  # idle: nothing in flight to wait for
+
+    def _finished(self) -> bool:
+        """During a stop: whether every connection is gone (aborting the rest once the
+        grace period is over, and giving up on them 5 s after that)."""
+        if not self.stopping:
+            return False
+        busy = bool(len(self._pool) or self._ready)
+        busy = busy or any(listener.accept_armed for listener in self._listeners)
+        if not busy:
+            return True
+        if self.now >= self._stop_deadline and not self._aborted:
+            log.warning("grace period of %s s over: aborting %d connections",
+                        self.grace_s, len(self._pool))  # fmt: skip
+            self._abort_all()
+        if self.now >= self._stop_deadline + 5.0:
+            log.error("connections still closing 5 s after the grace period; closing them")
+            return True
+        return False
+
+    def _abort_all(self) -> None:
+        self._aborted = True
+        for slot in self._pool.live():
+            conn = self._conns[slot]
+            if conn is not None and conn.state not in (CLOSED, FREED):
+                conn.abort(Cancelled("the loop stopped"))
+
+    def _teardown(self) -> None:
+        for fiber in list(self._fibers):
+            fiber.coro.close()
+        self._fibers.clear()
+        self._ready.clear()
+        ring, self._ring = self._ring, None
+        bufs, self._bufs = self._bufs, None
+        if ring is not None:
+            # Connections the grace period could not close: their fds go with the ring.
+            for slot in self._pool.live():
+                conn = self._conns[slot]
+                if conn is not None and conn.state != FREED:
+                    _close_quietly(conn.fd)
+                    self._on_closed(conn)
+            ring.close()  # cancels whatever is still in flight, before its memory goes
+        if bufs is not None:
+            bufs.close()
+        for listener in self._listeners:
+            listener.close_socket()
+        if self._wake_fd >= 0:
+            os.close(self._wake_fd)
+            self._wake_fd = -1
+        if self._workers is not None and not self._workers.shutdown(timeout_s=5.0):
+            log.warning("worker threads still busy after 5 s; left running as daemons")
+
+    def __repr__(self) -> str:
+        state = "stopping" if self.stopping else "running" if self.running else "idle"
+        return (
+            f"<Loop {state} conns={len(self._pool)}/{self._pool.capacity} "
+            f"fibers={len(self._fibers)} listeners={len(self._listeners)}>"
+        )
+
+
+def _log_worker_error(result: Any, exc: BaseException | None) -> None:
+    if exc is not None:
+        log.error("worker job raised", exc_info=exc)
+
+
+def _close_quietly(fd: int) -> None:
+    with contextlib.suppress(OSError):
+        os.close(fd)

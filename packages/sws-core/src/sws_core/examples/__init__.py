@@ -1,0 +1,1 @@
+"""Small complete programs written with sws_core."""
