@@ -129,11 +129,13 @@ class Conn:
         "fd",
         "fiber",
         "gen",
+        "idle_timeout_s",
         "last_active",
         "loop",
         "protocol",
         "slot",
         "state",
+        "write_timeout_s",
     )
 
     def __init__(self, loop: Loop, slot: int, gen: int, fd: int) -> None:
@@ -145,6 +147,8 @@ class Conn:
         self.protocol: TcpProtocol | None = None
         self.fiber: Fiber | None = None
         self.last_active = loop.now
+        self.idle_timeout_s: float | None = None  # None: the loop's idle_timeout_s
+        self.write_timeout_s: float | None = None  # None: the loop's write_timeout_s
         self._recv_armed = False
         self._pause = 0
         self._eof = False
@@ -285,17 +289,18 @@ class Conn:
             self.last_active = loop.now
             if self.state == OPEN:
                 self._deliver(data)
-            if not self._recv_armed:
-                loop._rearm.append(self)
         elif res == 0:
             self._eof = True
             if self.state == OPEN:
                 self._deliver(b"")
         elif res == -errno.ENOBUFS:
-            loop.stats_enobufs += 1
-            loop._rearm.append(self)  # buffers come back as this turn's data is handled
+            loop.stats_enobufs += 1  # buffers come back as this turn's data is handled
         elif res != -errno.ECANCELED:
             self.abort(error_from_res(res))
+        if not self._recv_armed and self.state == OPEN:
+            # Ended: data without MORE, ENOBUFS, or a cancel that a resume has overtaken.
+            # arm_recv (next turn) re-checks EOF and pauses.
+            loop._rearm.append(self)
         self._finish_if_idle()
 
     def _deliver(self, data: bytes) -> None:
@@ -464,12 +469,19 @@ class Conn:
                 log.exception("connection_lost of %r raised", self)
 
     def check_timeouts(self, now: float, idle_timeout_s: float, write_timeout_s: float) -> None:
-        """Close the connection if it was idle, or its send stalled, for too long."""
+        """Close the connection if it was idle, or its send stalled, for too long.
+
+        The connection's own `idle_timeout_s` / `write_timeout_s`, when set, override the
+        loop-wide values passed in.
+        """
         if self.state != OPEN:
             return
         if self._sending is not None:
-            if now - self._send_started > write_timeout_s:
-                self.abort(TimeoutError(f"send stalled for over {write_timeout_s} s"))
-        elif now - self.last_active > idle_timeout_s:
-            self.loop.stats_idle_closed += 1
-            self.close()
+            limit = self.write_timeout_s if self.write_timeout_s is not None else write_timeout_s
+            if now - self._send_started > limit:
+                self.abort(TimeoutError(f"send stalled for over {limit} s"))
+        else:
+            limit = self.idle_timeout_s if self.idle_timeout_s is not None else idle_timeout_s
+            if now - self.last_active > limit:
+                self.loop.stats_idle_closed += 1
+                self.close()

@@ -427,7 +427,7 @@ class Loop:
         timeout: float | None = None
         if self._timers:
             timeout = max(0.0, self._timers[0].deadline - self.now)
-        if len(self._pool) and (self.idle_timeout_s or self.write_timeout_s):
+        if len(self._pool):  # connections may have timeouts of their own to check
             timeout = _TTL_TICK_S if timeout is None else min(timeout, _TTL_TICK_S)
         if self.stopping:
             timeout = 0.05 if timeout is None else min(timeout, 0.05)
@@ -755,8 +755,6 @@ class Loop:
             return
         idle = self.idle_timeout_s if self.idle_timeout_s is not None else float("inf")
         write = self.write_timeout_s if self.write_timeout_s is not None else float("inf")
-        if idle == write == float("inf"):
-            return
         budget = min(live, 64 + live // 8)
         cursor = self._ttl_cursor
         now = self.now
