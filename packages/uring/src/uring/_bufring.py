@@ -31,7 +31,7 @@ from uring._ring import Ring
 MAX_ENTRIES: Final = 32768  # the kernel's limit for a buffer ring
 _ENTRY = struct.Struct("<QIH")  # addr, len, bid: 14 bytes, leaving resv (the tail) alone
 _ENTRY_SIZE: Final = 16
-_TAIL = struct.Struct("<H")
+_TAIL = struct.Struct("H")  # native: one 2-byte store the kernel cannot see torn
 _TAIL_OFFSET: Final = 14
 
 _WITH_KERNEL: Final = 1

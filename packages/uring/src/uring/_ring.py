@@ -30,7 +30,8 @@ Kernel facts the code below relies on:
   kernel reads the SQ tail inside `io_uring_enter`, and a syscall is a full barrier; and on
   x86-64 (TSO) plain loads and stores are not reordered with each other in the ways that
   matter here (store-store, load-load). With SQPOLL on a weakly ordered CPU, `submit`
-  fences through a mutex lock and unlock.
+  fences through a mutex lock and unlock. Every head and tail is read or written with
+  one aligned 4-byte access, never byte by byte, so neither side sees a torn value.
 - **Task work.** With `SetupFlag.DEFER_TASKRUN` (it requires `SINGLE_ISSUER`) completions
   are only posted when the submitting thread enters with `GETEVENTS`, and only that
   thread may do it; with `COOP_TASKRUN` they are posted at the next kernel transition.
@@ -79,7 +80,10 @@ Cqe: TypeAlias = tuple[int, int, int]
 
 DEFAULT_ENTRIES: Final = 256  # SQ entries; liburing's examples and most servers use 64-4096
 
-_U32 = struct.Struct("<I")
+# Native "I", not "<I": the native format packs and unpacks with one memcpy, a single
+# aligned 4-byte access; the standard formats go byte by byte, and a kernel thread (SQPOLL,
+# io-wq completions) could see a torn head or tail half-way through, as this ring once did.
+_U32 = struct.Struct("I")
 _pack_u32 = _U32.pack_into
 _unpack_u32 = _U32.unpack_from
 _SYS_ENTER: Final = SYS_IO_URING_ENTER

@@ -98,6 +98,7 @@ def test_using_a_closed_ring_raises() -> None:
 
 
 def test_get_sqe_after_close_raises_value_error() -> None:
+    # Regression test: it raised IndexError from the emptied SQE list.
     ring = Ring(8)
     ring.close()
     with pytest.raises(ValueError):
