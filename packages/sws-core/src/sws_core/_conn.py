@@ -11,7 +11,9 @@ Rules that hold in this module:
   everything queued meanwhile is joined into the next send (one syscall per batch).
 - Backpressure: over `max_write_queue_bytes` queued, reading pauses (the recv is cancelled)
   and `Send` waits; under a quarter of it, reading resumes and waiting senders go on. A
-  queue past four times the limit means a peer that does not read: the connection aborts.
+  callback protocol that keeps writing into an over-full queue, past four times the limit,
+  is ignoring backpressure: the connection aborts. (A peer that does not read at all is
+  caught by the write timeout.)
 - Closing never races the kernel: the recv (and, on abort, the send) is cancelled first,
   and the fd is closed through the ring only when no operation of the connection is in
   flight, so no completion can name an fd number that a new connection has reused. The
@@ -215,12 +217,14 @@ class Conn:
             return
         if type(data) is not bytes:
             data = bytes(data)  # the caller may reuse its buffer; the kernel reads later
+        limit = self.loop.max_write_queue_bytes
+        was_over = self._wq_bytes > limit
         self._wq.append(data)
         self._wq_bytes += len(data)
         if self._sending is None:
             self._start_send()
-        if self._wq_bytes > self.loop.max_write_queue_bytes:
-            self._over_limit()
+        if self._wq_bytes > limit:
+            self._over_limit(was_over)
 
     def shutdown_write(self) -> None:
         """Half-close: send FIN once the write queue is flushed; reading goes on."""
@@ -343,8 +347,6 @@ class Conn:
             self.loop._throw(fiber, BusyResourceError(f"another fiber receives on {self!r}"))
         else:
             self._reader = fiber
-            if self.loop.stopping:
-                self.close()  # an idle handler during a graceful stop
 
     def _pause_reading(self, reason: int) -> None:
         if not self._pause:
@@ -373,7 +375,9 @@ class Conn:
         except ClosedResourceError as exc:
             self.loop._throw(fiber, exc)
             return
-        if self._wq_bytes > self.loop.max_write_queue_bytes and self.state == OPEN:
+        if self.state != OPEN:  # the write itself aborted the connection (peer not reading)
+            self.loop._throw(fiber, self._close_exc or ClosedResourceError(f"send on {self!r}"))
+        elif self._wq_bytes > self.loop.max_write_queue_bytes:
             self._writers.append(fiber)
         else:
             self.loop._resume(fiber, None)
@@ -403,6 +407,9 @@ class Conn:
                 self.abort(BrokenResourceError(f"send failed: {error_from_res(res)}"))
             self._finish_if_idle()
             return
+        if not self._wq:  # aborted while the send was in flight: nothing to account
+            self._finish_if_idle()
+            return
         assert data is not None
         self.last_active = self.loop.now
         self._wq_bytes -= res
@@ -423,9 +430,15 @@ class Conn:
                 self.loop._resume(fiber, None)
         self._finish_if_idle()
 
-    def _over_limit(self) -> None:
+    def _over_limit(self, was_over: bool) -> None:
+        """Pause reading; abort a writer that keeps adding to an over-full queue.
+
+        One large write is fine (it may exceed the limit by any amount, and `Send` then
+        waits); writing more while already over the limit, past four times it, is a
+        callback protocol ignoring backpressure, and the connection is aborted.
+        """
         limit = self.loop.max_write_queue_bytes
-        if self._wq_bytes > 4 * limit:
+        if was_over and self._wq_bytes > 4 * limit:
             msg = f"write queue of {self._wq_bytes} bytes exceeds {4 * limit}: peer not reading"
             self.abort(BrokenResourceError(msg))
         else:
@@ -467,6 +480,17 @@ class Conn:
                 protocol.connection_lost(self._close_exc)
             except Exception:
                 log.exception("connection_lost of %r raised", self)
+
+    def is_quiet(self, now: float, quiet_s: float) -> bool:
+        """Whether nothing is queued or in flight for writing, no unread data waits, and
+        nothing arrived for `quiet_s`: safe to close during a graceful stop."""
+        return (
+            self._sending is None
+            and not self._wq
+            and not self._rbuf
+            and now - self.last_active >= quiet_s
+            and (self.fiber is None or self._reader is self.fiber)
+        )
 
     def check_timeouts(self, now: float, idle_timeout_s: float, write_timeout_s: float) -> None:
         """Close the connection if it was idle, or its send stalled, for too long.

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import errno
 import heapq
 import inspect
 import itertools
@@ -64,6 +65,7 @@ from sws_core._ops import Connect, Op, Receive, Send, Sleep, ToWorker, WaitEvent
 from sws_core._slots import SlotPool, pack_user_data
 from sws_core._workers import Done, WorkerPool
 from uring import (
+    CqeFlag,
     KernelTimespec,
     SqeFlag,
     prep_close,
@@ -87,9 +89,12 @@ DEFAULT_IDLE_TIMEOUT_S: Final = 300.0  # seconds without traffic; nginx keepaliv
 DEFAULT_WRITE_TIMEOUT_S: Final = 60.0  # seconds one send may stall; nginx send_timeout
 DEFAULT_GRACE_S: Final = 10.0  # graceful-stop budget; uvicorn and gunicorn use 30
 _TTL_TICK_S: Final = 1.0  # longest sleep while connections have timeouts to check
+_QUIET_S: Final = 0.2  # during a stop, a connection silent this long is closed as idle
+_MAX_WAIT_S: Final = 3600.0  # longest single wait; the loop re-checks its timers after it
 _STEPS_PER_TURN: Final = 4096  # fiber steps per turn before IO gets its turn again
 _BUFFER_GROUP: Final = 0
 _WAKE_BYTES: Final = 8
+_CQE_BUFFER: Final = int(CqeFlag.BUFFER)
 _OP_TYPES: Final = (Receive, Send, Sleep, Connect, ToWorker, WaitEvent)
 
 
@@ -353,7 +358,11 @@ class Loop:
         Safe from any thread and from signal handlers.
         """
         self._stop_requested = True
-        self._wake()
+        # Always through the eventfd, even on the loop thread: a signal handler may run
+        # between the turn's stop check and the next wait, which would then sleep on.
+        if self._wake_fd >= 0:
+            with contextlib.suppress(OSError):
+                os.eventfd_write(self._wake_fd, 1)
 
     def _wake(self) -> None:
         if self._wake_fd >= 0 and threading.get_ident() != self._thread_id:
@@ -421,6 +430,8 @@ class Loop:
                 conn.arm_recv()
         if self._stop_requested and not self.stopping:
             self._begin_stop()
+        if self.stopping:
+            self._close_quiet_connections()
         self._scan_ttl()
 
     def _wait_timeout(self) -> float | None:
@@ -431,6 +442,8 @@ class Loop:
             timeout = _TTL_TICK_S if timeout is None else min(timeout, _TTL_TICK_S)
         if self.stopping:
             timeout = 0.05 if timeout is None else min(timeout, 0.05)
+        if timeout is not None and timeout > _MAX_WAIT_S:
+            timeout = _MAX_WAIT_S  # sleep(inf) is legal; a timespec of inf is not
         return timeout
 
     # --- completions -------------------------------------------------------------------------
@@ -452,6 +465,8 @@ class Loop:
             conn = conns[slot]
             if conn is None or gens[slot] != user_data >> 32:
                 self._stale += 1
+                if flags & _CQE_BUFFER:  # a buffer no live connection will give back
+                    self._take_buffer(flags, 0)
                 continue
             if kind == K_RECV:
                 conn.on_recv(res, flags)
@@ -550,7 +565,9 @@ class Loop:
             conn.abort(exc)
             return
         if not (inspect.isgenerator(coro) or inspect.iscoroutine(coro)):
-            conn.abort(TypeError(f"handler {handler!r} returned {coro!r}, not a fiber"))
+            error = TypeError(f"handler {handler!r} returned {coro!r}, not a fiber")
+            log.error("%s; closing %r", error, conn)
+            conn.abort(error)
             return
         fiber = Fiber(self, coro, conn)
         conn.fiber = fiber
@@ -591,7 +608,10 @@ class Loop:
             self._fiber_done(fiber, error)
             return
         fiber.waiting = op
-        self._dispatch_op(fiber, op)
+        try:
+            self._dispatch_op(fiber, op)
+        except Exception as error:  # serving the op failed (bad arguments): the fiber's error
+            self._throw(fiber, error)
 
     def _fiber_done(self, fiber: Fiber, error: BaseException | None) -> None:
         self._fibers.discard(fiber)
@@ -651,6 +671,7 @@ class Loop:
     def _connect(self, fiber: Fiber, op: Connect) -> None:
         try:
             addr = sockaddr(op.host, op.port)
+            timeout = KernelTimespec.from_seconds(op.timeout_s)
         except ValueError as exc:
             self._throw(fiber, exc)
             return
@@ -665,7 +686,6 @@ class Loop:
         self._conns[slot] = conn
         conn.state = CONNECTING
         conn._connecting = fiber
-        timeout = KernelTimespec.from_seconds(op.timeout_s)
         conn._peer = (op.host, op.port)
         conn._keep = (addr, timeout)  # read by the kernel at submit, which is next turn
         sqe, sqe_timeout = self._sqe_pair()
@@ -686,13 +706,12 @@ class Loop:
             if fiber is not None:
                 self._resume(fiber, conn)
             return
-        if res == -125:  # ECANCELED: the linked timeout fired (or the connect was aborted)
-            exc: BaseException = TimeoutError(f"connect to {conn._peer} timed out")
-        elif res < 0:
-            exc = error_from_res(res)
+        if conn.state != CONNECTING:  # our own close or abort cancelled it
+            exc: BaseException = ClosedResourceError("connection closed while connecting")
+        elif res == -errno.ECANCELED:  # the linked timeout fired
+            exc = TimeoutError(f"connect to {conn._peer} timed out")
         else:
-            exc = ClosedResourceError("connection closed while connecting")
-        conn.state = OPEN  # so that abort runs its full course
+            exc = error_from_res(res)
         conn.abort(exc)
         if fiber is not None:
             self._throw(fiber, exc)
@@ -731,8 +750,10 @@ class Loop:
     def _run_timers(self) -> None:
         timers = self._timers
         now = self.now
+        due = []  # popped first: a timer a callback adds for "now" waits for the next turn
         while timers and timers[0].deadline <= now:
-            timer = heapq.heappop(timers)
+            due.append(heapq.heappop(timers))
+        for timer in due:
             if timer.cancelled:
                 continue
             try:
@@ -802,17 +823,27 @@ class Loop:
             listener.close()
         for slot in self._pool.live():
             conn = self._conns[slot]
+            shutdown = getattr(conn.protocol, "shutdown_requested", None) if conn else None
+            if conn is None or conn.state != OPEN or shutdown is None:
+                continue
+            try:
+                shutdown()
+            except Exception as exc:
+                log.exception("shutdown_requested of %r raised", conn)
+                conn.abort(exc)
+
+    def _close_quiet_connections(self) -> None:
+        """During a stop: close connections that have gone quiet (see `Conn.is_quiet`);
+        a peer still streaming keeps its connection until it pauses or the grace ends."""
+        now = self.now
+        for slot in self._pool.live():
+            conn = self._conns[slot]
             if conn is None or conn.state != OPEN:
                 continue
-            shutdown = getattr(conn.protocol, "shutdown_requested", None)
-            if shutdown is not None:
-                try:
-                    shutdown()
-                except Exception as exc:
-                    log.exception("shutdown_requested of %r raised", conn)
-                    conn.abort(exc)
-            elif conn.fiber is None or conn._reader is not None:
-                conn.close()  # idle: nothing in flight to wait for
+            if getattr(conn.protocol, "shutdown_requested", None) is None and conn.is_quiet(
+                now, _QUIET_S
+            ):
+                conn.close()
 
     def _finished(self) -> bool:
         """During a stop: whether every connection is gone (aborting the rest once the
@@ -841,7 +872,14 @@ class Loop:
 
     def _teardown(self) -> None:
         for fiber in list(self._fibers):
-            fiber.coro.close()
+            try:
+                fiber.coro.close()
+            except Exception:  # e.g. it waited in a finally block: nothing left to run it
+                log.exception("fiber %r did not close cleanly", fiber)
+        for target, _ in self._go:
+            if inspect.isgenerator(target) or inspect.iscoroutine(target):
+                target.close()
+        self._go.clear()
         self._fibers.clear()
         self._ready.clear()
         ring, self._ring = self._ring, None
@@ -858,11 +896,12 @@ class Loop:
             bufs.close()
         for listener in self._listeners:
             listener.close_socket()
-        if self._wake_fd >= 0:
-            os.close(self._wake_fd)
-            self._wake_fd = -1
+        # Workers first: one delivering a result writes the eventfd, which must still be open.
         if self._workers is not None and not self._workers.shutdown(timeout_s=5.0):
             log.warning("worker threads still busy after 5 s; left running as daemons")
+        if self._wake_fd >= 0:
+            fd, self._wake_fd = self._wake_fd, -1
+            os.close(fd)
 
     def __repr__(self) -> str:
         state = "stopping" if self.stopping else "running" if self.running else "idle"

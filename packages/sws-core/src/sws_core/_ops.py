@@ -127,5 +127,10 @@ def connect(host: str, port: int, *, timeout_s: float = 10.0) -> Connect:
         host: a numeric IPv4 or IPv6 address (names are resolved by sws_client's resolver).
         port: the port.
         timeout_s: how long the connect may take before it fails with `TimeoutError`.
+
+    Raises:
+        ValueError: `timeout_s` is negative, infinite or NaN.
     """
+    if not 0 <= timeout_s < float("inf"):
+        raise ValueError(f"connect timeout of {timeout_s} s is not a finite, positive time")
     return Connect(host, port, timeout_s)

@@ -27,7 +27,7 @@ class Pipe:
     """A byte buffer with blocking-style reads for fibers.
 
     Args:
-        max_line_bytes: `readline` fails past this many bytes without a newline.
+        max_line_bytes: the longest line `readline` accepts, not counting its newline.
     """
 
     __slots__ = ("_buf", "_closed", "_event", "max_line_bytes")
@@ -86,7 +86,7 @@ class Pipe:
         """Wait for a line and return it with its b"\\n" (at EOF: what is left).
 
         Raises:
-            ValueError: no newline within `max_line_bytes`.
+            ValueError: the line is longer than `max_line_bytes` (without its newline).
         """
         start = 0
         while (end := self._buf.find(b"\n", start)) < 0:
@@ -97,6 +97,8 @@ class Pipe:
                 break
             start = len(self._buf)
             yield from self._wait()
+        if end > self.max_line_bytes:  # the same verdict however the bytes arrived
+            raise ValueError(f"line longer than {self.max_line_bytes} bytes")
         data = bytes(self._buf[: end + 1])
         del self._buf[: end + 1]
         return data
@@ -104,9 +106,11 @@ class Pipe:
     def feed_from(self, conn: Conn) -> Generator[Op, Any, None]:
         """A fiber body that pushes everything `conn` receives into the pipe, then closes
         it at EOF: `loop.go(pipe.feed_from(conn))`."""
-        while data := (yield from conn.receive()):
-            self.push(data)
-        self.close()
+        try:
+            while data := (yield from conn.receive()):
+                self.push(data)
+        finally:  # EOF, reset or close: the reader sees the end instead of waiting forever
+            self.close()
 
     def __repr__(self) -> str:
         return f"<Pipe buffered={len(self._buf)} closed={self._closed}>"
