@@ -70,18 +70,24 @@ class BufferRing:
         self._ring_mem = mmap.mmap(-1, max(mmap.PAGESIZE, entries * _ENTRY_SIZE))
         self._buf_mem = mmap.mmap(-1, entries * buf_size)
         # ctypes views export the mmaps' buffers, which pins them for their addresses.
-        self._ring_anchor = ctypes.c_char.from_buffer(self._ring_mem)
-        self._buf_anchor = ctypes.c_char.from_buffer(self._buf_mem)
-        self._base = ctypes.addressof(self._buf_anchor)
+        ring_anchor = ctypes.c_char.from_buffer(self._ring_mem)
+        buf_anchor = ctypes.c_char.from_buffer(self._buf_mem)
+        self._ring_anchor: ctypes.c_char | None = ring_anchor
+        self._buf_anchor: ctypes.c_char | None = buf_anchor
+        self._base = ctypes.addressof(buf_anchor)
         self._view = memoryview(self._buf_mem)
         self._state = bytearray(entries)  # _WITH_KERNEL or _WITH_APP per buffer id
         self._tail = 0
         self.closed = False
+        self._registered = False
         try:
-            ring.register_buf_ring(ctypes.addressof(self._ring_anchor), entries, bgid)
+            ring.register_buf_ring(ctypes.addressof(ring_anchor), entries, bgid)
         except BaseException:
+            del ring_anchor, buf_anchor  # their exports would keep the mmaps from closing
             self._free()
             raise
+        self._registered = True
+        del ring_anchor, buf_anchor
         for bid in range(entries):
             self._put(bid)
         _TAIL.pack_into(self._ring_mem, _TAIL_OFFSET, self._tail & 0xFFFF)
@@ -127,7 +133,7 @@ class BufferRing:
 
     def _free(self) -> None:
         self._view.release()
-        del self._ring_anchor, self._buf_anchor
+        self._ring_anchor = self._buf_anchor = None
         self._ring_mem.close()
         self._buf_mem.close()
 
@@ -140,10 +146,11 @@ class BufferRing:
         """
         if self.closed:
             return
-        if not self._ring.closed:
+        if self._registered and not self._ring.closed:
             self._ring.unregister_buf_ring(self.bgid)
+        self._registered = False
+        self._free()  # BufferError while a view from get() lives: close() can be retried
         self.closed = True
-        self._free()
 
     def __enter__(self) -> BufferRing:
         return self

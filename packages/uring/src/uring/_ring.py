@@ -29,8 +29,9 @@ Kernel facts the code below relies on:
   (load-acquire). Python has no fences, so the code leans on two facts: without SQPOLL the
   kernel reads the SQ tail inside `io_uring_enter`, and a syscall is a full barrier; and on
   x86-64 (TSO) plain loads and stores are not reordered with each other in the ways that
-  matter here (store-store, load-load). With SQPOLL on a weakly ordered CPU, `submit`
-  fences through a mutex lock and unlock. Every head and tail is read or written with
+  matter here (store-store, load-load). With SQPOLL, `submit` fences (a lock and unlock)
+  between the tail store and the NEED_WAKEUP load, which even x86 may reorder, and on a
+  weakly ordered CPU before the tail store too. Every head and tail is read or written with
   one aligned 4-byte access, never byte by byte, so neither side sees a torn value.
 - **Task work.** With `SetupFlag.DEFER_TASKRUN` (it requires `SINGLE_ISSUER`) completions
   are only posted when the submitting thread enters with `GETEVENTS`, and only that
@@ -350,8 +351,12 @@ class Ring(Registrations):
         tail = self._sq_tail
         sq_mm = self._sq_mm
         if _WEAK_ORDERING and self._sqpoll:  # pragma: no cover - x86-64 is TSO
-            _fence()
+            _fence()  # SQE stores before the tail store
         _pack_u32(sq_mm, self._sq_tail_off, tail & _M32)
+        if self._sqpoll:
+            # The tail store before the NEED_WAKEUP load: even x86 reorders a store with a
+            # later load, and a stale flag would lose the wake-up (liburing: smp_mb here).
+            _fence()
         to_submit: int = (tail - _unpack_u32(sq_mm, self._sq_head_off)[0]) & _M32
         sq_flags = _unpack_u32(sq_mm, self._sq_flags_off)[0]
         if sq_flags & _NEEDS_FLUSH:

@@ -6,6 +6,7 @@ Run: python -m uring.examples.echo --port 8080   (Ctrl-C stops it)
 from __future__ import annotations
 
 import argparse
+import collections
 import errno
 import signal
 import socket
@@ -30,10 +31,10 @@ GROUP = 0  # the provided-buffer group every recv picks from
 
 def serve(listener: socket.socket, ring: Ring, bufs: BufferRing) -> None:
     """Echo every byte received on every accepted connection, until interrupted."""
-    sends: dict[int, tuple[int, bytes]] = {}  # send id -> (fd, bytes kept alive until sent)
-    in_flight: dict[int, int] = {}  # fd -> sends not yet completed
-    ended: set[int] = set()  # fds whose peer is gone, closed once their sends complete
-    next_send = 0
+    # One send in flight per connection keeps the bytes in order; more wait in its queue,
+    # and every bytes object stays referenced here until the kernel has sent it.
+    queues: dict[int, collections.deque[bytes]] = {}  # fd -> bytes not yet sent, in order
+    ended: set[int] = set()  # fds whose peer is gone, closed once their queue is empty
 
     def sqe() -> memoryview:
         s = ring.get_sqe()
@@ -52,26 +53,30 @@ def serve(listener: socket.socket, ring: Ring, bufs: BufferRing) -> None:
         sqe_set_flags(s, SqeFlag.BUFFER_SELECT)  # after prep_*, which writes the whole SQE
         sqe_set_buf_group(s, GROUP)
 
+    def send_head(fd: int) -> None:
+        data = queues[fd][0]
+        prep_send(sqe(), fd, data, len(data), socket.MSG_NOSIGNAL, user_data=SEND << 32 | fd)
+
     def send(fd: int, data: bytes) -> None:
-        nonlocal next_send
-        next_send += 1
-        sends[next_send] = (fd, data)
-        in_flight[fd] = in_flight.get(fd, 0) + 1
-        prep_send(sqe(), fd, data, len(data), socket.MSG_NOSIGNAL, user_data=SEND << 32 | next_send)
+        queue = queues.setdefault(fd, collections.deque())
+        queue.append(data)
+        if len(queue) == 1:  # nothing in flight: start now
+            send_head(fd)
 
     def close(fd: int) -> None:
-        # Not while sends are in flight: a reused fd number would mix two connections.
-        if in_flight.get(fd):
+        # Not while a send is in flight: a reused fd number would mix two connections.
+        if queues.get(fd):
             ended.add(fd)
             return
         ended.discard(fd)
+        queues.pop(fd, None)
         prep_close(sqe(), fd, user_data=CLOSE << 32 | fd)
 
     arm_accept()
     while True:
         ring.submit_and_wait(1)
         for user_data, res, flags in ring.reap():
-            kind, ident = user_data >> 32, user_data & 0xFFFF_FFFF
+            kind, fd = user_data >> 32, user_data & 0xFFFF_FFFF
             more = flags & CqeFlag.MORE  # without MORE, this was a multishot op's last CQE
             if kind == ACCEPT:
                 if res >= 0:
@@ -83,22 +88,25 @@ def serve(listener: socket.socket, ring: Ring, bufs: BufferRing) -> None:
                     bid = buffer_id(flags)
                     data = bytes(bufs.get(bid, res))  # copy out, then give the buffer back
                     bufs.recycle(bid)
-                    send(ident, data)
+                    send(fd, data)
                     if not more:
-                        arm_recv(ident)
+                        arm_recv(fd)
                 elif res == -errno.ENOBUFS:
-                    arm_recv(ident)  # all buffers were in use; sends will return them
+                    arm_recv(fd)  # all buffers were in use; they are back now
                 else:
-                    close(ident)  # 0: the peer closed; < 0: an error ended the recv
+                    close(fd)  # 0: the peer closed; < 0: an error ended the recv
             elif kind == SEND:
-                fd, data = sends.pop(ident)
-                in_flight[fd] -= 1
-                if 0 <= res < len(data) and fd not in ended:
-                    send(fd, data[res:])  # a short send: the rest goes next
-                elif not in_flight[fd]:
-                    del in_flight[fd]
-                    if fd in ended:
-                        close(fd)
+                queue = queues[fd]
+                if res < 0:
+                    queue.clear()  # the peer is gone; its recv ends and closes the fd
+                elif res < len(queue[0]):
+                    queue[0] = queue[0][res:]  # a short send: the rest goes first
+                else:
+                    queue.popleft()
+                if queue:
+                    send_head(fd)
+                elif fd in ended:
+                    close(fd)
 
 
 def _interrupt(signum: int, frame: object) -> None:
