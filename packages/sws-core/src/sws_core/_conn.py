@@ -212,7 +212,7 @@ class Conn:
             ClosedResourceError: the connection is closing or closed.
         """
         if self.state != OPEN or self._shut_wr:
-            raise ClosedResourceError(f"write on {self!r}")
+            raise self.closed_error("write")
         if not data:
             return
         if type(data) is not bytes:
@@ -259,6 +259,16 @@ class Conn:
         if self._connecting:
             self._cancel(K_CONNECT)
         self._finish_if_idle()
+
+    def closed_error(self, what: str) -> Exception:
+        """The error for using this connection after it closed: `BrokenResourceError` if
+        the peer or the network broke it, `ClosedResourceError` if this side closed it."""
+        cause = self._close_exc
+        if cause is not None and not isinstance(cause, ClosedResourceError | Cancelled):
+            error = BrokenResourceError(f"{what} on {self!r}: the connection broke: {cause}")
+            error.__cause__ = cause
+            return error
+        return ClosedResourceError(f"{what} on {self!r}")
 
     def __repr__(self) -> str:
         return (
@@ -342,7 +352,7 @@ class Conn:
         elif self._eof:
             self.loop._resume(fiber, b"")
         elif self.state != OPEN:
-            self.loop._throw(fiber, ClosedResourceError(f"receive on {self!r}"))
+            self.loop._throw(fiber, self.closed_error("receive"))
         elif self._reader is not None:
             self.loop._throw(fiber, BusyResourceError(f"another fiber receives on {self!r}"))
         else:
@@ -376,7 +386,7 @@ class Conn:
             self.loop._throw(fiber, exc)
             return
         if self.state != OPEN:  # the write itself aborted the connection (peer not reading)
-            self.loop._throw(fiber, self._close_exc or ClosedResourceError(f"send on {self!r}"))
+            self.loop._throw(fiber, self.closed_error("send"))
         elif self._wq_bytes > self.loop.max_write_queue_bytes:
             self._writers.append(fiber)
         else:

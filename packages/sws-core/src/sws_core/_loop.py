@@ -53,6 +53,7 @@ from sws_core._conn import (
     TcpProtocol,
 )
 from sws_core._errors import (
+    BrokenResourceError,
     Cancelled,
     ClosedResourceError,
     InvokeQueueFullError,
@@ -382,14 +383,16 @@ class Loop:
             raise RuntimeError("the loop is already running")
         self.running = True
         self._thread_id = threading.get_ident()
+        # Handlers first, so a signal during set-up stops the loop too: stop() then only
+        # sets the flag (no eventfd yet), which the first turn checks before it waits.
         old_handlers = self._install_signal_handlers()
         try:
             self._setup()
             while not self._finished():
                 self._turn()
         finally:
-            self._teardown()
             self._restore_signal_handlers(old_handlers)
+            self._teardown()
             self.running = False
 
     def _setup(self) -> None:
@@ -409,6 +412,8 @@ class Loop:
         ring = self._ring
         assert ring is not None
         self._turns += 1
+        if self._stop_requested and not self.stopping:
+            self._begin_stop()  # before waiting: the request may predate the wake eventfd
         if self._ready or self._go or self._invokes or self._rearm:
             ring.submit_and_wait(0)
         else:
@@ -602,6 +607,10 @@ class Loop:
             return
         except Cancelled:
             self._fiber_done(fiber, None)
+            return
+        except BrokenResourceError as error:  # the peer went away: routine, not a bug
+            log.debug("fiber %r ended: %s", fiber, error)
+            self._fiber_done(fiber, error)
             return
         except Exception as error:
             log.exception("fiber %r raised", fiber)

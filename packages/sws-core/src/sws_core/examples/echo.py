@@ -19,6 +19,10 @@ def echo(conn: Conn) -> Generator[Op, Any, None]:
         yield from conn.send(data)
 
 
+def _announce(line: str) -> None:
+    print(line, flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -28,7 +32,8 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     loop = Loop(max_connections=args.max_connections)
     listener = loop.listen(args.host, args.port, handler=echo)
-    print(f"echo server listening on {listener.host}:{listener.port}", flush=True)
+    # Announced from the loop's first turn, once SIGINT/SIGTERM lead to a graceful stop.
+    loop.go(_announce, f"echo server listening on {listener.host}:{listener.port}")
     loop.run()
     print("stopped", flush=True)
 
