@@ -19,24 +19,16 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import errno
-import heapq
 import inspect
-import itertools
 import logging
 import os
-import signal
-import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import FrameType
 from typing import Any, Final, assert_never, cast
 
 from sws_core._backend import Backend, BuffersLike, RingLike, UringBackend
 from sws_core._conn import (
-    CLOSED,
-    CONNECTING,
     FREED,
     K_ACCEPT,
     K_CANCEL,
@@ -48,7 +40,6 @@ from sws_core._conn import (
     K_SEND,
     K_SHUTDOWN,
     K_WAKE,
-    OPEN,
     Conn,
     TcpProtocol,
 )
@@ -58,22 +49,19 @@ from sws_core._errors import (
     ClosedResourceError,
     InvokeQueueFullError,
     NoWorkerPoolError,
-    error_from_res,
 )
 from sws_core._fiber import Coro, Fiber
 from sws_core._listener import Listener
 from sws_core._ops import Connect, Op, Receive, Send, Sleep, ToWorker, WaitEvent
+from sws_core._outbound import finish_connect, start_connect
 from sws_core._slots import SlotPool, pack_user_data
+from sws_core._stop import GracefulStop, install_signal_handlers, restore_signal_handlers
+from sws_core._timers import Timer, TimerQueue
 from sws_core._workers import Done, WorkerPool
 from uring import (
     CqeFlag,
-    KernelTimespec,
-    SqeFlag,
     prep_close,
-    prep_connect,
-    prep_link_timeout,
     prep_read,
-    sockaddr,
 )
 
 log = logging.getLogger("sws_core")
@@ -90,7 +78,6 @@ DEFAULT_IDLE_TIMEOUT_S: Final = 300.0  # seconds without traffic; nginx keepaliv
 DEFAULT_WRITE_TIMEOUT_S: Final = 60.0  # seconds one send may stall; nginx send_timeout
 DEFAULT_GRACE_S: Final = 10.0  # graceful-stop budget; uvicorn and gunicorn use 30
 _TTL_TICK_S: Final = 1.0  # longest sleep while connections have timeouts to check
-_QUIET_S: Final = 0.2  # during a stop, a connection silent this long is closed as idle
 _MAX_WAIT_S: Final = 3600.0  # longest single wait; the loop re-checks its timers after it
 _STEPS_PER_TURN: Final = 4096  # fiber steps per turn before IO gets its turn again
 _BUFFER_GROUP: Final = 0
@@ -117,22 +104,6 @@ class LoopStatistics:
     connections_refused: int
     connections_idle_closed: int
     recv_buffer_exhaustions: int
-
-
-@dataclass(slots=True)
-class _Timer:
-    deadline: float
-    seq: int
-    fn: Callable[..., Any]
-    args: tuple[Any, ...]
-    cancelled: bool = False
-
-    def __lt__(self, other: _Timer) -> bool:
-        return (self.deadline, self.seq) < (other.deadline, other.seq)
-
-    def cancel(self) -> None:
-        """Stop the timer from firing (idempotent)."""
-        self.cancelled = True
 
 
 class Loop:
@@ -204,8 +175,7 @@ class Loop:
         self._invokes: collections.deque[tuple[Callable[..., Any], tuple[Any, ...]]] = (
             collections.deque()
         )
-        self._timers: list[_Timer] = []
-        self._timer_seq = itertools.count()
+        self._timers = TimerQueue()
         self._tick_hooks: list[Callable[[], Any]] = []
         self._deferred_hooks: list[Callable[[], Any]] = []
         self._rearm: list[Conn] = []
@@ -213,10 +183,7 @@ class Loop:
         self._wake_fd = -1
         self._wake_buf = bytearray(_WAKE_BYTES)
         self._thread_id: int | None = None
-        self._stop_requested = False
-        self.stopping = False
-        self._stop_deadline = 0.0
-        self._aborted = False
+        self._stop = GracefulStop(self)
         self.running = False
         self._refused_logged = False
         self._turns = 0
@@ -285,12 +252,10 @@ class Loop:
             raise NoWorkerPoolError("submit needs a worker pool: Loop(workers=N)")
         self._workers.submit(fn, args, on_done or _log_worker_error)
 
-    def call_later(self, delay_s: float, fn: Callable[..., Any], *args: Any) -> _Timer:
+    def call_later(self, delay_s: float, fn: Callable[..., Any], *args: Any) -> Timer:
         """Call `fn(*args)` on the IO thread after `delay_s` seconds; returns a handle
         with `cancel()`."""
-        timer = _Timer(self.now + max(0.0, delay_s), next(self._timer_seq), fn, args)
-        heapq.heappush(self._timers, timer)
-        return timer
+        return self._timers.add(self.now + max(0.0, delay_s), fn, args)
 
     def add_tick_hook(self, fn: Callable[[], Any]) -> None:
         """Call `fn()` once every turn; a hook that raises is logged and removed."""
@@ -358,12 +323,17 @@ class Loop:
 
         Safe from any thread and from signal handlers.
         """
-        self._stop_requested = True
+        self._stop.requested = True
         # Always through the eventfd, even on the loop thread: a signal handler may run
         # between the turn's stop check and the next wait, which would then sleep on.
         if self._wake_fd >= 0:
             with contextlib.suppress(OSError):
                 os.eventfd_write(self._wake_fd, 1)
+
+    @property
+    def stopping(self) -> bool:
+        """Whether a graceful stop has begun."""
+        return self._stop.begun
 
     def _wake(self) -> None:
         if self._wake_fd >= 0 and threading.get_ident() != self._thread_id:
@@ -385,13 +355,13 @@ class Loop:
         self._thread_id = threading.get_ident()
         # Handlers first, so a signal during set-up stops the loop too: stop() then only
         # sets the flag (no eventfd yet), which the first turn checks before it waits.
-        old_handlers = self._install_signal_handlers()
+        old_handlers = install_signal_handlers(self) if self.handle_signals else {}
         try:
             self._setup()
             while not self._finished():
                 self._turn()
         finally:
-            self._restore_signal_handlers(old_handlers)
+            restore_signal_handlers(old_handlers)
             self._teardown()
             self.running = False
 
@@ -412,8 +382,9 @@ class Loop:
         ring = self._ring
         assert ring is not None
         self._turns += 1
-        if self._stop_requested and not self.stopping:
-            self._begin_stop()  # before waiting: the request may predate the wake eventfd
+        stop = self._stop
+        if stop.requested and not stop.begun:
+            stop.begin()  # before waiting: the request may predate the wake eventfd
         if self._ready or self._go or self._invokes or self._rearm:
             ring.submit_and_wait(0)
         else:
@@ -433,16 +404,17 @@ class Loop:
             rearm, self._rearm = self._rearm, []
             for conn in rearm:
                 conn.arm_recv()
-        if self._stop_requested and not self.stopping:
-            self._begin_stop()
-        if self.stopping:
-            self._close_quiet_connections()
+        if stop.requested and not stop.begun:
+            stop.begin()
+        if stop.begun:
+            stop.close_quiet_connections()
         self._scan_ttl()
 
     def _wait_timeout(self) -> float | None:
         timeout: float | None = None
-        if self._timers:
-            timeout = max(0.0, self._timers[0].deadline - self.now)
+        deadline = self._timers.next_deadline()
+        if deadline is not None:
+            timeout = max(0.0, deadline - self.now)
         if len(self._pool):  # connections may have timeouts of their own to check
             timeout = _TTL_TICK_S if timeout is None else min(timeout, _TTL_TICK_S)
         if self.stopping:
@@ -482,7 +454,7 @@ class Loop:
             elif kind == K_SHUTDOWN:
                 conn.on_shutdown(res)
             elif kind == K_CONNECT:
-                self._on_connect(conn, res)
+                finish_connect(self, conn, res)
             elif kind == K_LINK_TIMEOUT:
                 conn._inflight -= 1
                 conn._finish_if_idle()
@@ -646,7 +618,7 @@ class Loop:
             case Sleep(seconds=seconds):
                 self.call_later(seconds, self._resume, fiber, None)
             case Connect():
-                self._connect(fiber, op)
+                start_connect(self, fiber, op)
             case ToWorker(fn=fn, args=args):
                 self._to_worker(fiber, fn, args)
             case WaitEvent(event=event):
@@ -674,56 +646,6 @@ class Loop:
         # From a worker thread; results bypass the invoke limit: the pool bounds them.
         self._invokes.append((done, (result, exc)))
         self._wake()
-
-    # --- outbound connections ----------------------------------------------------------------
-
-    def _connect(self, fiber: Fiber, op: Connect) -> None:
-        try:
-            addr = sockaddr(op.host, op.port)
-            timeout = KernelTimespec.from_seconds(op.timeout_s)
-        except ValueError as exc:
-            self._throw(fiber, exc)
-            return
-        slot = self._pool.acquire()
-        if slot < 0:
-            self._throw(fiber, OSError(f"max_connections={self._pool.capacity} reached"))
-            return
-        family = socket.AF_INET6 if len(addr) > 16 else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        conn = Conn(self, slot, self._pool.gen[slot], sock.detach())
-        self._conns[slot] = conn
-        conn.state = CONNECTING
-        conn._connecting = fiber
-        conn._peer = (op.host, op.port)
-        conn._keep = (addr, timeout)  # read by the kernel at submit, which is next turn
-        sqe, sqe_timeout = self._sqe_pair()
-        prep_connect(sqe, conn.fd, addr, len(addr),
-                     user_data=pack_user_data(K_CONNECT, slot, conn.gen))  # fmt: skip
-        sqe[1] |= int(SqeFlag.IO_LINK)
-        prep_link_timeout(sqe_timeout, timeout,
-                          user_data=pack_user_data(K_LINK_TIMEOUT, slot, conn.gen))  # fmt: skip
-        conn._inflight += 2
-
-    def _on_connect(self, conn: Conn, res: int) -> None:
-        conn._inflight -= 1
-        fiber, conn._connecting = conn._connecting, None
-        if res == 0 and conn.state == CONNECTING:
-            conn.state = OPEN
-            conn.last_active = self.now
-            conn.arm_recv()
-            if fiber is not None:
-                self._resume(fiber, conn)
-            return
-        if conn.state != CONNECTING:  # our own close or abort cancelled it
-            exc: BaseException = ClosedResourceError("connection closed while connecting")
-        elif res == -errno.ECANCELED:  # the linked timeout fired
-            exc = TimeoutError(f"connect to {conn._peer} timed out")
-        else:
-            exc = error_from_res(res)
-        conn.abort(exc)
-        if fiber is not None:
-            self._throw(fiber, exc)
 
     # --- the other per-turn work -------------------------------------------------------------
 
@@ -757,14 +679,7 @@ class Loop:
                 log.exception("invoked %r raised", fn)
 
     def _run_timers(self) -> None:
-        timers = self._timers
-        now = self.now
-        due = []  # popped first: a timer a callback adds for "now" waits for the next turn
-        while timers and timers[0].deadline <= now:
-            due.append(heapq.heappop(timers))
-        for timer in due:
-            if timer.cancelled:
-                continue
+        for timer in self._timers.pop_due(self.now):
             try:
                 timer.fn(*timer.args)
             except Exception:
@@ -805,79 +720,13 @@ class Loop:
                   user_data=pack_user_data(K_WAKE, 0, 0))  # fmt: skip
 
     def _on_wake(self, res: int) -> None:
-        if self._wake_fd >= 0 and not self._aborted:
+        if self._wake_fd >= 0 and not self._stop.aborted:
             self._arm_wake()
 
     # --- stopping -------------------------------------------------------------------------------
 
-    def _install_signal_handlers(self) -> dict[int, Any]:
-        if not self.handle_signals or threading.current_thread() is not threading.main_thread():
-            return {}
-
-        def on_signal(signum: int, frame: FrameType | None) -> None:
-            log.info("signal %d: stopping gracefully", signum)
-            self.stop()
-
-        return {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-    @staticmethod
-    def _restore_signal_handlers(old: dict[int, Any]) -> None:
-        for sig, handler in old.items():
-            signal.signal(sig, handler)
-
-    def _begin_stop(self) -> None:
-        self.stopping = True
-        self._stop_deadline = self.now + self.grace_s
-        for listener in self._listeners:
-            listener.close()
-        for slot in self._pool.live():
-            conn = self._conns[slot]
-            shutdown = getattr(conn.protocol, "shutdown_requested", None) if conn else None
-            if conn is None or conn.state != OPEN or shutdown is None:
-                continue
-            try:
-                shutdown()
-            except Exception as exc:
-                log.exception("shutdown_requested of %r raised", conn)
-                conn.abort(exc)
-
-    def _close_quiet_connections(self) -> None:
-        """During a stop: close connections that have gone quiet (see `Conn.is_quiet`);
-        a peer still streaming keeps its connection until it pauses or the grace ends."""
-        now = self.now
-        for slot in self._pool.live():
-            conn = self._conns[slot]
-            if conn is None or conn.state != OPEN:
-                continue
-            if getattr(conn.protocol, "shutdown_requested", None) is None and conn.is_quiet(
-                now, _QUIET_S
-            ):
-                conn.close()
-
     def _finished(self) -> bool:
-        """During a stop: whether every connection is gone (aborting the rest once the
-        grace period is over, and giving up on them 5 s after that)."""
-        if not self.stopping:
-            return False
-        busy = bool(len(self._pool) or self._ready)
-        busy = busy or any(listener.accept_armed for listener in self._listeners)
-        if not busy:
-            return True
-        if self.now >= self._stop_deadline and not self._aborted:
-            log.warning("grace period of %s s over: aborting %d connections",
-                        self.grace_s, len(self._pool))  # fmt: skip
-            self._abort_all()
-        if self.now >= self._stop_deadline + 5.0:
-            log.error("connections still closing 5 s after the grace period; closing them")
-            return True
-        return False
-
-    def _abort_all(self) -> None:
-        self._aborted = True
-        for slot in self._pool.live():
-            conn = self._conns[slot]
-            if conn is not None and conn.state not in (CLOSED, FREED):
-                conn.abort(Cancelled("the loop stopped"))
+        return self._stop.finished()
 
     def _teardown(self) -> None:
         for fiber in list(self._fibers):
