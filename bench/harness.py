@@ -132,6 +132,7 @@ class LoadResult:
     requests_per_s: float
     errors: int = 0  # socket errors plus non-2xx/3xx responses
     latency_us: Mapping[str, float] = field(default_factory=dict)  # "p50" -> microseconds
+    extra: Mapping[str, float] = field(default_factory=dict)  # copied into Run.extra as is
 
 
 _TIME_UNIT_S = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -229,10 +230,12 @@ class Competitor:
 class LoadSpec:
     """The load generator of server mode: wrk unless `argv` is given.
 
-    A custom `argv` may use `{port}`, `{seconds}` (whole seconds) and `{url}`, and needs a
-    `parse` that reads its stdout. The other fields are wrk's: `extra_args` are options
-    (`-H ...`, `--timeout 2s`) placed before the URL; `script` is a Lua script (e.g. for
-    pipelining) and `script_args` its arguments, placed after the URL and `--`.
+    A custom `argv` may use `{port}`, `{seconds}` (whole seconds), `{url}` and `{pid}` (the
+    server's PID, e.g. to read its /proc/PID/status), and needs a `parse` that reads its
+    stdout; the `extra` of the `LoadResult` it returns lands in each run's `extra`. The
+    other fields are wrk's: `extra_args` are options (`-H ...`, `--timeout 2s`) placed
+    before the URL; `script` is a Lua script (e.g. for pipelining) and `script_args` its
+    arguments, placed after the URL and `--`.
     """
 
     threads: int = 1
@@ -245,10 +248,10 @@ class LoadSpec:
     parse: Callable[[str], LoadResult] = parse_wrk_output
     warmup_s: int = 0  # an unmeasured load run before the measured one
 
-    def command(self, port: int, seconds: int) -> list[str]:
+    def command(self, port: int, seconds: int, pid: int = 0) -> list[str]:
         url = f"http://{LOOPBACK}:{port}{self.path}"
         if self.argv is not None:
-            return expand(self.argv, {"port": port, "seconds": seconds, "url": url})
+            return expand(self.argv, {"port": port, "seconds": seconds, "url": url, "pid": pid})
         script = ["-s", str(self.script)] if self.script is not None else []
         return [
             "wrk",
@@ -691,9 +694,11 @@ def measure_server(
         log,
     ):
         if load.warmup_s > 0 and not options.quick:
-            run_pinned(load.command(port, load.warmup_s), cpu=LOAD_CPU, timeout_s=timeout_s)
+            warmup = load.command(port, load.warmup_s, proc.pid)
+            run_pinned(warmup, cpu=LOAD_CPU, timeout_s=timeout_s)
         before = read_proc_stat(proc.pid)
-        done = run_pinned(load.command(port, seconds), cpu=LOAD_CPU, timeout_s=timeout_s)
+        measured = load.command(port, seconds, proc.pid)
+        done = run_pinned(measured, cpu=LOAD_CPU, timeout_s=timeout_s)
         after = read_proc_stat(proc.pid)
         if proc.poll() is not None:
             log.seek(0)
@@ -724,6 +729,7 @@ def measure_server(
             # near 1.0 means the load generator, not the server, was the bottleneck
             "load_cpu_share": (done.user_s + done.sys_s) / done.wall_s if done.wall_s else 0.0,
             **{f"latency_{k}_us": v for k, v in result.latency_us.items()},
+            **result.extra,
         },
     )
 
