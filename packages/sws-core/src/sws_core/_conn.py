@@ -22,7 +22,6 @@ Rules that hold in this module:
 
 from __future__ import annotations
 
-import collections
 import ctypes
 import errno
 import logging
@@ -37,7 +36,6 @@ from sws_core._errors import (
     error_from_res,
 )
 from sws_core._ops import Receive, Send
-from sws_core._slots import pack_user_data
 from uring import (
     CqeFlag,
     SqeFlag,
@@ -58,7 +56,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("sws_core")
 
 # Kinds of operation, in the low byte of user_data (see sws_core._slots).
-K_RECV: Final = 1
+K_RECV: Final = 1  # K_RECV and K_SEND must stay the two lowest kinds (Loop._dispatch)
 K_SEND: Final = 2
 K_CLOSE: Final = 3
 K_CANCEL: Final = 4
@@ -125,6 +123,7 @@ class Conn:
         "_send_started",
         "_sending",
         "_shut_wr",
+        "_ud",
         "_wq",
         "_wq_bytes",
         "_writers",
@@ -155,15 +154,18 @@ class Conn:
         self._pause = 0
         self._eof = False
         self._inflight = 0
-        self._wq: collections.deque[bytes | memoryview] = collections.deque()
+        self._ud = slot << 8 | gen << 32  # user_data without its kind (see sws_core._slots)
+        # Containers are made on first use: most connections never need some of them, and
+        # an idle connection's memory is mostly what it holds.
+        self._wq: list[bytes | memoryview] | None = None  # [in flight, queued...]
         self._wq_bytes = 0
         self._sending: bytes | memoryview | None = None
         self._send_started = 0.0
         self._shut_wr = False
-        self._rbuf: list[bytes] = []
+        self._rbuf: list[bytes] | None = None
         self._rbuf_bytes = 0
         self._reader: Fiber | None = None
-        self._writers: list[Fiber] = []
+        self._writers: list[Fiber] | None = None
         self._close_exc: BaseException | None = None
         self._peer: tuple[str, int] | None = None
         self._connecting: Fiber | None = None  # the fiber waiting for an outbound connect
@@ -217,14 +219,35 @@ class Conn:
             return
         if type(data) is not bytes:
             data = bytes(data)  # the caller may reuse its buffer; the kernel reads later
-        limit = self.loop.max_write_queue_bytes
-        was_over = self._wq_bytes > limit
-        self._wq.append(data)
-        self._wq_bytes += len(data)
+        wq = self._wq
+        n = len(data)
+        if not wq and self._sending is None:
+            # The common case, a response to a request: nothing queued, send it now.
+            if wq is None:
+                self._wq = [data]
+            else:
+                wq.append(data)
+            self._wq_bytes = n
+            self._sending = data
+            loop = self.loop
+            self._send_started = loop.now
+            sqe = loop._get_sqe() or loop._sqe()
+            prep_send(sqe, self.fd, data, n, _MSG_NOSIGNAL, user_data=self._ud | K_SEND)
+            self._inflight += 1
+            if n > loop.max_write_queue_bytes:
+                self._over_limit(False)
+            return
+        if wq is None:
+            self._wq = wq = [data]
+        else:
+            wq.append(data)
+        queued = self._wq_bytes
+        self._wq_bytes = queued + n
         if self._sending is None:
             self._start_send()
+        limit = self.loop.max_write_queue_bytes
         if self._wq_bytes > limit:
-            self._over_limit(was_over)
+            self._over_limit(queued > limit)
 
     def shutdown_write(self) -> None:
         """Half-close: send FIN once the write queue is flushed; reading goes on."""
@@ -251,7 +274,8 @@ class Conn:
         if self._close_exc is None:
             self._close_exc = exc
         self.state = CLOSING
-        self._wq.clear()
+        if self._wq:
+            self._wq.clear()
         self._wq_bytes = 0
         self._cancel_recv()
         if self._sending is not None:
@@ -278,31 +302,36 @@ class Conn:
 
     # --- reading ----------------------------------------------------------------------------
 
-    def _user_data(self, kind: int) -> int:
-        return pack_user_data(kind, self.slot, self.gen)
-
     def arm_recv(self) -> None:
         """Arm the multishot recv (when open, not paused, not at EOF, not armed)."""
         if self._recv_armed or self._pause or self._eof or self.state != OPEN:
             return
         sqe = self.loop._sqe()
-        prep_recv_multishot(sqe, self.fd, None, 0, user_data=self._user_data(K_RECV))
+        prep_recv_multishot(sqe, self.fd, None, 0, user_data=self._ud | K_RECV)
         sqe_set_flags(sqe, _BUFFER_SELECT)
         sqe_set_buf_group(sqe, self.loop.buffer_group)
         self._recv_armed = True
         self._inflight += 1
 
     def on_recv(self, res: int, flags: int) -> None:
-        """Handle a recv completion."""
+        """Handle a recv completion (the hottest path: keep it flat)."""
         if not flags & _MORE:
             self._recv_armed = False
             self._inflight -= 1
         loop = self.loop
         if res > 0:
-            data = loop._take_buffer(flags, res)
+            data = loop._read_buffer(flags >> 16, res)
             self.last_active = loop.now
             if self.state == OPEN:
-                self._deliver(data)
+                protocol = self.protocol
+                if protocol is None:
+                    self._deliver(data)
+                else:
+                    try:
+                        protocol.data_received(data)
+                    except Exception as exc:
+                        log.exception("protocol of %r raised; closing it", self)
+                        self.abort(exc)
         elif res == 0:
             self._eof = True
             if self.state == OPEN:
@@ -311,11 +340,13 @@ class Conn:
             loop.stats_enobufs += 1  # buffers come back as this turn's data is handled
         elif res != -errno.ECANCELED:
             self.abort(error_from_res(res))
-        if not self._recv_armed and self.state == OPEN:
+        state = self.state
+        if not self._recv_armed and state == OPEN:
             # Ended: data without MORE, ENOBUFS, or a cancel that a resume has overtaken.
             # arm_recv (next turn) re-checks EOF and pauses.
             loop._rearm.append(self)
-        self._finish_if_idle()
+        elif state == CLOSING:
+            self._finish_if_idle()
 
     def _deliver(self, data: bytes) -> None:
         protocol = self.protocol
@@ -335,16 +366,20 @@ class Conn:
             reader.waiting = None
             self.loop._resume(reader, data)
         elif data:
-            self._rbuf.append(data)
+            if self._rbuf is None:
+                self._rbuf = [data]
+            else:
+                self._rbuf.append(data)
             self._rbuf_bytes += len(data)
             if self._rbuf_bytes > self.loop.max_read_buffer_bytes:
                 self._pause_reading(_PAUSE_READ)
 
     def wait_receive(self, fiber: Fiber) -> None:
         """Serve a fiber's `Receive`: data at once if buffered, else park the fiber."""
-        if self._rbuf:
-            data = self._rbuf[0] if len(self._rbuf) == 1 else b"".join(self._rbuf)
-            self._rbuf.clear()
+        rbuf = self._rbuf
+        if rbuf:
+            data = rbuf[0] if len(rbuf) == 1 else b"".join(rbuf)
+            rbuf.clear()
             self._rbuf_bytes = 0
             self.loop._resume(fiber, data)
             if self._pause & _PAUSE_READ:
@@ -374,7 +409,7 @@ class Conn:
 
     def _cancel(self, kind: int) -> None:
         sqe = self.loop._sqe()
-        prep_cancel64(sqe, self._user_data(kind), user_data=self._user_data(K_CANCEL))
+        prep_cancel64(sqe, self._ud | kind, user_data=self._ud | K_CANCEL)
 
     # --- writing ----------------------------------------------------------------------------
 
@@ -388,21 +423,26 @@ class Conn:
         if self.state != OPEN:  # the write itself aborted the connection (peer not reading)
             self.loop._throw(fiber, self.closed_error("send"))
         elif self._wq_bytes > self.loop.max_write_queue_bytes:
-            self._writers.append(fiber)
+            if self._writers is None:
+                self._writers = [fiber]
+            else:
+                self._writers.append(fiber)
         else:
             self.loop._resume(fiber, None)
 
     def _start_send(self) -> None:
         wq = self._wq
+        assert wq
         if len(wq) > 1:
             joined = b"".join(wq)
             wq.clear()
             wq.append(joined)
         data = wq[0]
         self._sending = data
-        self._send_started = self.loop.now
-        sqe = self.loop._sqe()
-        prep_send(sqe, self.fd, data, len(data), _MSG_NOSIGNAL, user_data=self._user_data(K_SEND))
+        loop = self.loop
+        self._send_started = loop.now
+        sqe = loop._get_sqe() or loop._sqe()
+        prep_send(sqe, self.fd, data, len(data), _MSG_NOSIGNAL, user_data=self._ud | K_SEND)
         self._inflight += 1
 
     def on_send(self, res: int) -> None:
@@ -410,35 +450,44 @@ class Conn:
         self._inflight -= 1
         data = self._sending
         self._sending = None
+        wq = self._wq
         if res < 0:
-            self._wq.clear()
+            if wq:
+                wq.clear()
             self._wq_bytes = 0
             if self.state == OPEN:
                 self.abort(BrokenResourceError(f"send failed: {error_from_res(res)}"))
             self._finish_if_idle()
             return
-        if not self._wq:  # aborted while the send was in flight: nothing to account
+        if not wq:  # aborted while the send was in flight: nothing to account
             self._finish_if_idle()
             return
         assert data is not None
         self.last_active = self.loop.now
         self._wq_bytes -= res
         if res < len(data):
-            self._wq[0] = memoryview(data)[res:]  # the view keeps the bytes alive
+            wq[0] = memoryview(data)[res:]  # the view keeps the bytes alive
         else:
-            self._wq.popleft()
-        if self._wq:
+            del wq[0]
+        if wq:
             self._start_send()
         elif self._shut_wr and self.state == OPEN:
             self._submit_shutdown()
+        if self._pause or self._writers:
+            self._after_drain()
+        if self.state == CLOSING:
+            self._finish_if_idle()
+
+    def _after_drain(self) -> None:
+        """Resume reading and waiting senders once the queue is under its limits."""
         limit = self.loop.max_write_queue_bytes
         if self._pause & _PAUSE_WRITE and self._wq_bytes <= limit // 4:
             self._resume_reading(_PAUSE_WRITE)
-        if self._writers and self._wq_bytes <= limit:
-            writers, self._writers = self._writers, []
+        writers = self._writers
+        if writers and self._wq_bytes <= limit:
+            self._writers = None
             for fiber in writers:
                 self.loop._resume(fiber, None)
-        self._finish_if_idle()
 
     def _over_limit(self, was_over: bool) -> None:
         """Pause reading; abort a writer that keeps adding to an over-full queue.
@@ -456,7 +505,7 @@ class Conn:
 
     def _submit_shutdown(self) -> None:
         sqe = self.loop._sqe()
-        prep_shutdown(sqe, self.fd, socket.SHUT_WR, user_data=self._user_data(K_SHUTDOWN))
+        prep_shutdown(sqe, self.fd, socket.SHUT_WR, user_data=self._ud | K_SHUTDOWN)
         self._inflight += 1
 
     def on_shutdown(self, res: int) -> None:
@@ -470,20 +519,20 @@ class Conn:
         if self.state == CLOSING and not self._inflight and not self._wq:
             self.state = CLOSED
             sqe = self.loop._sqe()
-            prep_close(sqe, self.fd, user_data=self._user_data(K_CLOSE))
+            prep_close(sqe, self.fd, user_data=self._ud | K_CLOSE)
 
     def on_closed(self) -> None:
         """The fd is closed: wake whoever waits on this connection, then report the loss."""
         self.state = FREED
         loop = self.loop
         cancelled = Cancelled(f"{self!r} closed")
-        for fiber in self._writers:
+        for fiber in self._writers or ():
             loop._throw(fiber, cancelled)
-        self._writers = []
+        self._writers = None
         if self._reader is not None:
             loop._throw(self._reader, cancelled)
             self._reader = None
-        self._rbuf.clear()
+        self._rbuf = None
         protocol, self.protocol = self.protocol, None
         if protocol is not None:
             try:

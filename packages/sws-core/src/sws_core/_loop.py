@@ -70,7 +70,9 @@ IO_QUANTUM: Final = 64  # go tasks run per turn, as the original's IO_QUANTUM
 DEFAULT_RING_ENTRIES: Final = 1024  # SQEs; a turn that needs more submits early
 DEFAULT_MAX_CONNECTIONS: Final = 16384  # slots; nginx's worker_connections default is 512
 DEFAULT_RECV_BUFFER_BYTES: Final = 16384  # per provided buffer; one TLS record, as h2o
-DEFAULT_RECV_BUFFERS: Final = 1024  # buffers in the ring; memory is touched only when used
+DEFAULT_RECV_BUFFERS: Final = (
+    512  # buffers in the ring: 8 MiB of address space, pages touched on use
+)
 DEFAULT_MAX_WRITE_QUEUE_BYTES: Final = 1 << 20  # per connection, before reads pause
 DEFAULT_MAX_READ_BUFFER_BYTES: Final = 1 << 20  # unread bytes per connection, same rule
 DEFAULT_MAX_INVOKES: Final = 65536  # queued cross-thread calls before invoke refuses
@@ -78,6 +80,7 @@ DEFAULT_IDLE_TIMEOUT_S: Final = 300.0  # seconds without traffic; nginx keepaliv
 DEFAULT_WRITE_TIMEOUT_S: Final = 60.0  # seconds one send may stall; nginx send_timeout
 DEFAULT_GRACE_S: Final = 10.0  # graceful-stop budget; uvicorn and gunicorn use 30
 _TTL_TICK_S: Final = 1.0  # longest sleep while connections have timeouts to check
+_SCAN_INTERVAL_S: Final = 0.1  # the TTL scan steps at most this often, 64 + live/8 slots a step
 _MAX_WAIT_S: Final = 3600.0  # longest single wait; the loop re-checks its timers after it
 _STEPS_PER_TURN: Final = 4096  # fiber steps per turn before IO gets its turn again
 _BUFFER_GROUP: Final = 0
@@ -93,7 +96,7 @@ class LoopStatistics:
     slots_live: int
     slots_capacity: int
     turns: int
-    sqes_prepared: int
+    sqes_submitted: int
     cqes_reaped: int
     stale_cqes_dropped: int
     fibers_live: int
@@ -164,6 +167,8 @@ class Loop:
         self._listeners: list[Listener] = []
         self._ring: RingLike | None = None
         self._bufs: BuffersLike | None = None
+        self._get_sqe: Callable[[], memoryview | None] = _not_running
+        self._read_buffer: Callable[[int, int], bytes] = _not_running
         self._workers = WorkerPool(workers, self._deliver_work) if workers else None
         self._ready: collections.deque[tuple[Fiber, Any, BaseException | None]] = (
             collections.deque()
@@ -180,6 +185,7 @@ class Loop:
         self._deferred_hooks: list[Callable[[], Any]] = []
         self._rearm: list[Conn] = []
         self._ttl_cursor = 0
+        self._next_scan = 0.0
         self._wake_fd = -1
         self._wake_buf = bytearray(_WAKE_BYTES)
         self._thread_id: int | None = None
@@ -292,7 +298,7 @@ class Loop:
             slots_live=len(self._pool),
             slots_capacity=self._pool.capacity,
             turns=self._turns,
-            sqes_prepared=self._sqes,
+            sqes_submitted=self._sqes,
             cqes_reaped=self._cqes,
             stale_cqes_dropped=self._stale,
             fibers_live=len(self._fibers),
@@ -370,6 +376,8 @@ class Loop:
         self._bufs = self._backend.open_buffers(
             self._ring, _BUFFER_GROUP, self._recv_buffers, self._recv_buffer_bytes
         )
+        self._get_sqe = self._ring.get_sqe  # bound once: the hot paths call these per op
+        self._read_buffer = self._bufs.read
         self._wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
         self._arm_wake()
         for listener in self._listeners:
@@ -386,9 +394,9 @@ class Loop:
         if stop.requested and not stop.begun:
             stop.begin()  # before waiting: the request may predate the wake eventfd
         if self._ready or self._go or self._invokes or self._rearm:
-            ring.submit_and_wait(0)
+            self._sqes += ring.submit_and_wait(0)
         else:
-            ring.submit_and_wait(1, self._wait_timeout())
+            self._sqes += ring.submit_and_wait(1, self._wait_timeout())
         cqes = ring.reap()
         self.now = self._clock()
         if cqes:
@@ -427,10 +435,17 @@ class Loop:
 
     def _dispatch(self, cqes: list[tuple[int, int, int]]) -> None:
         conns = self._conns
-        gens = self._pool.gen
         for user_data, res, flags in cqes:
             kind = user_data & 0xFF
-            if kind in (K_CANCEL, K_DISCARD):
+            if kind <= K_SEND:  # K_RECV or K_SEND: one of each per message, so first
+                conn = conns[user_data >> 8 & 0xFFFFFF]
+                if conn is not None and conn.gen == user_data >> 32:
+                    if kind == K_RECV:
+                        conn.on_recv(res, flags)
+                    else:
+                        conn.on_send(res)
+                    continue
+            if kind == K_CANCEL or kind == K_DISCARD:  # noqa: SIM109 - no tuple built per CQE
                 continue
             slot = user_data >> 8 & 0xFFFFFF
             if kind == K_ACCEPT:
@@ -440,10 +455,10 @@ class Loop:
                 self._on_wake(res)
                 continue
             conn = conns[slot]
-            if conn is None or gens[slot] != user_data >> 32:
+            if conn is None or conn.gen != user_data >> 32:
                 self._stale += 1
                 if flags & _CQE_BUFFER:  # a buffer no live connection will give back
-                    self._take_buffer(flags, 0)
+                    self._read_buffer(flags >> 16, 0)
                 continue
             if kind == K_RECV:
                 conn.on_recv(res, flags)
@@ -461,24 +476,13 @@ class Loop:
             else:  # pragma: no cover - every kind the loop submits is handled above
                 log.error("completion of unknown kind %d for %r", kind, conn)
 
-    def _take_buffer(self, flags: int, res: int) -> bytes:
-        bufs = self._bufs
-        assert bufs is not None
-        bid = flags >> 16
-        view = bufs.get(bid, res)
-        data = bytes(view)
-        view.release()
-        bufs.recycle(bid)
-        return data
-
     def _sqe(self) -> memoryview:
         """Return a free SQE, submitting what is queued first if the SQ is full."""
         ring = self._ring
         assert ring is not None
-        self._sqes += 1
         sqe = ring.get_sqe()
         if sqe is None:
-            ring.submit()
+            self._sqes += ring.submit()
             sqe = ring.get_sqe()
             if sqe is None:  # pragma: no cover - only an SQPOLL ring could still be full
                 raise RuntimeError("submission queue still full after a submit")
@@ -488,10 +492,9 @@ class Loop:
         """Two consecutive SQEs, for a linked pair that must go in one submission."""
         ring = self._ring
         assert ring is not None
-        self._sqes += 2
         pair = ring.get_sqes(2)
         if pair is None:
-            ring.submit()
+            self._sqes += ring.submit()
             pair = ring.get_sqes(2)
             if pair is None:  # pragma: no cover - as in _sqe
                 raise RuntimeError("submission queue still full after a submit")
@@ -694,6 +697,10 @@ class Loop:
                 hooks.remove(hook)
 
     def _scan_ttl(self) -> None:
+        now = self.now
+        if now < self._next_scan:
+            return
+        self._next_scan = now + _SCAN_INTERVAL_S
         pool = self._pool
         live = len(pool)
         if not live:
@@ -767,6 +774,10 @@ class Loop:
             f"<Loop {state} conns={len(self._pool)}/{self._pool.capacity} "
             f"fibers={len(self._fibers)} listeners={len(self._listeners)}>"
         )
+
+
+def _not_running(*_: Any) -> Any:
+    raise RuntimeError("the loop has no ring until run() starts it")
 
 
 def _log_worker_error(result: Any, exc: BaseException | None) -> None:

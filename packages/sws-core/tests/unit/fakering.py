@@ -168,6 +168,11 @@ class FakeBuffers:
         assert length <= len(self._used[bid])
         return memoryview(self._used[bid])[:length]
 
+    def read(self, bid: int, length: int) -> bytes:
+        data = bytes(self.get(bid, length))
+        self.recycle(bid)
+        return data
+
     def recycle(self, bid: int) -> None:
         assert not self.closed
         assert bid in self._used, f"buffer {bid} recycled twice (or never used)"
@@ -373,15 +378,19 @@ class LoopDriver:
         loop._thread_id = threading.get_ident()
         loop._setup()
         self.started = True
-        self.ring.submit()
+        self._flush()
         return self
+
+    def _flush(self) -> None:
+        """Submit what the loop prepared, counted as the next turn's enter would count it."""
+        self.loop._sqes += self.ring.submit()
 
     def turn(self, n: int = 1) -> None:
         """Run `n` turns. What a turn prepared is then submitted at once, as the next turn's
         io_uring_enter would do first, so the test can complete it."""
         for _ in range(n):
             self.loop._turn()
-            self.ring.submit()
+            self._flush()
 
     def advance(self, seconds: float) -> None:
         self.clock.advance(seconds)
@@ -396,7 +405,7 @@ class LoopDriver:
         """Listen on 127.0.0.1, port 0; a started loop arms the accept, submitted at once."""
         listener = self.loop.listen("127.0.0.1", 0, **kwargs)
         if self.started:
-            self.ring.submit()
+            self._flush()
         return listener
 
     def accept_fd(self) -> int:

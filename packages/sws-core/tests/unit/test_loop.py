@@ -511,7 +511,7 @@ def test_statistics_count_what_the_loop_did(driver: LoopDriver) -> None:
         slots_live=1,
         slots_capacity=64,
         turns=1,
-        sqes_prepared=3,  # the eventfd read, the accept, the connection's recv
+        sqes_submitted=3,  # the eventfd read, the accept, the connection's recv
         cqes_reaped=1,  # the accept
         stale_cqes_dropped=0,
         fibers_live=1,
