@@ -19,11 +19,11 @@ $(STAMP): requirements-dev.txt $(PYPROJECTS)
 
 install: $(STAMP)
 
-# Until the HTTP server exists, the demo is what the uring package can do on this kernel:
-# the capability report, then the raw-uring TCP echo server on 127.0.0.1:8080 (Ctrl-C stops).
+# Until the HTTP server exists, the demo is the io_uring capability report of this kernel,
+# then the sws_core TCP echo server on 127.0.0.1:8080 (Ctrl-C stops it gracefully).
 run: install
 	$(BIN)/python -m uring
-	$(BIN)/python -m uring.examples.echo --host 127.0.0.1 --port 8080
+	$(BIN)/python -m sws_core.examples.echo --host 127.0.0.1 --port 8080
 
 lint: install
 	$(BIN)/ruff check .
@@ -38,6 +38,8 @@ test: lint typecheck
 bench: install
 	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
 	$(BIN)/python bench/uring_nop.py
+	$(BIN)/python bench/tcp_echo.py
+	$(BIN)/python bench/idle_conns.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
