@@ -230,7 +230,7 @@ class Conn:
             self._wq_bytes = n
             self._sending = data
             loop = self.loop
-            self._send_started = loop.now
+            self._send_started = self.last_active = loop.now
             sqe = loop._get_sqe() or loop._sqe()
             prep_send(sqe, self.fd, data, n, _MSG_NOSIGNAL, user_data=self._ud | K_SEND)
             self._inflight += 1
@@ -440,7 +440,7 @@ class Conn:
         data = wq[0]
         self._sending = data
         loop = self.loop
-        self._send_started = loop.now
+        self._send_started = self.last_active = loop.now
         sqe = loop._get_sqe() or loop._sqe()
         prep_send(sqe, self.fd, data, len(data), _MSG_NOSIGNAL, user_data=self._ud | K_SEND)
         self._inflight += 1
@@ -463,7 +463,6 @@ class Conn:
             self._finish_if_idle()
             return
         assert data is not None
-        self.last_active = self.loop.now
         self._wq_bytes -= res
         if res < len(data):
             wq[0] = memoryview(data)[res:]  # the view keeps the bytes alive

@@ -169,6 +169,7 @@ class Loop:
         self._bufs: BuffersLike | None = None
         self._get_sqe: Callable[[], memoryview | None] = _not_running
         self._read_buffer: Callable[[int, int], bytes] = _not_running
+        self._publish_buffers: Callable[[], None] = _not_running
         self._workers = WorkerPool(workers, self._deliver_work) if workers else None
         self._ready: collections.deque[tuple[Fiber, Any, BaseException | None]] = (
             collections.deque()
@@ -377,7 +378,8 @@ class Loop:
             self._ring, _BUFFER_GROUP, self._recv_buffers, self._recv_buffer_bytes
         )
         self._get_sqe = self._ring.get_sqe  # bound once: the hot paths call these per op
-        self._read_buffer = self._bufs.read
+        self._read_buffer = self._bufs.take  # published once per turn, after the dispatch
+        self._publish_buffers = self._bufs.publish
         self._wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
         self._arm_wake()
         for listener in self._listeners:
@@ -402,6 +404,7 @@ class Loop:
         if cqes:
             self._cqes += len(cqes)
             self._dispatch(cqes)
+            self._publish_buffers()
         self._run_ready()
         self._run_go()
         self._run_invokes()

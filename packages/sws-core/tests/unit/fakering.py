@@ -173,6 +173,12 @@ class FakeBuffers:
         self.recycle(bid)
         return data
 
+    def take(self, bid: int, length: int) -> bytes:
+        return self.read(bid, length)
+
+    def publish(self) -> None:
+        assert not self.closed
+
     def recycle(self, bid: int) -> None:
         assert not self.closed
         assert bid in self._used, f"buffer {bid} recycled twice (or never used)"

@@ -124,16 +124,30 @@ class BufferRing:
         Raises:
             ValueError: `bid` is not with the kernel (see `get`).
         """
+        data = self.take(bid, length)
+        _pack_tail(self._ring_mem, _TAIL_OFFSET, self._tail & 0xFFFF)
+        return data
+
+    def take(self, bid: int, length: int) -> bytes:
+        """`read` without publishing the recycled buffer: the kernel sees it (and every
+        other one taken since) at the next `publish`. For a loop that reads a batch of
+        completions and publishes once per batch.
+
+        Raises:
+            ValueError: `bid` is not with the kernel (see `get`).
+        """
         if self._state[bid] != _WITH_KERNEL:
             raise ValueError(f"buffer {bid} of group {self.bgid} is already taken")
         start = bid * self.buf_size
-        data = self._buf_mem[start : start + length]
         tail = self._tail
         _pack_entry(self._ring_mem, (tail & self._mask) * _ENTRY_SIZE,
                     self._base + start, self.buf_size, bid)  # fmt: skip
-        self._tail = tail = tail + 1
-        _pack_tail(self._ring_mem, _TAIL_OFFSET, tail & 0xFFFF)
-        return data
+        self._tail = tail + 1
+        return self._buf_mem[start : start + length]
+
+    def publish(self) -> None:
+        """Make every buffer recycled by `take` visible to the kernel (one tail store)."""
+        _pack_tail(self._ring_mem, _TAIL_OFFSET, self._tail & 0xFFFF)
 
     def recycle(self, bid: int) -> None:
         """Give buffer `bid` back to the kernel for the next receive.
