@@ -312,3 +312,35 @@ def test_multishot_read_of_a_pipe_until_eof(ring: Ring, bufs: BufferRing, reap_u
         os.close(r)
         if w >= 0:
             os.close(w)
+
+
+def test_read_copies_and_recycles_in_one_call(
+    ring: Ring, sock_pair, bufs: BufferRing, reap_until
+) -> None:
+    a, b = sock_pair
+    arm_recv(ring, a.fileno())
+    for msg in (b"one", b"two", b"three", b"four"):  # more messages than the 2 buffers
+        b.sendall(msg)
+        [(_, res, flags)] = reap_until(ring, 1)
+        assert flags & CqeFlag.MORE
+        assert bufs.read(buffer_id(flags), res) == msg
+    assert bufs.with_app() == 0
+
+
+def test_taken_buffers_reach_the_kernel_only_when_published(
+    ring: Ring, sock_pair, bufs: BufferRing, reap_until
+) -> None:
+    a, b = sock_pair
+    arm_recv(ring, a.fileno())
+    for msg in (b"first", b"second"):  # both buffers taken, recycled but not published
+        b.sendall(msg)
+        [(_, res, flags)] = reap_until(ring, 1)
+        assert bufs.take(buffer_id(flags), res) == msg
+    b.sendall(b"third")
+    [(_, res, flags)] = reap_until(ring, 1)
+    assert res == -errno.ENOBUFS  # the kernel has not seen the recycled buffers yet
+    assert not flags & CqeFlag.MORE
+    bufs.publish()
+    arm_recv(ring, a.fileno())
+    [(_, res, flags)] = reap_until(ring, 1)
+    assert bufs.read(buffer_id(flags), res) == b"third"
