@@ -60,19 +60,27 @@ INSTALL_HINT = {
 }
 
 
-def job_uring(batch: int, ops: int) -> tuple[float, float]:
-    """Run `ops` NOPs in batches on our ring; return (wall, cpu) seconds of the loop."""
+def job_uring(batch: int, ops: int, *, batched: bool = True) -> tuple[float, float]:
+    """Run `ops` NOPs in batches on our ring; return (wall, cpu) seconds of the loop.
+
+    `batched`: take each batch's SQEs with one `get_sqes` call; otherwise one `get_sqe`
+    call per SQE, as liburing does it.
+    """
     from uring import Ring, prep_nop
 
     done = 0
     with Ring(ENTRIES) as ring:
-        get_sqes = ring.get_sqes
+        get_sqe, get_sqes = ring.get_sqe, ring.get_sqes
         submit_and_wait = ring.submit_and_wait
         reap = ring.reap
         t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(ops // batch):
-            for i, sqe in enumerate(get_sqes(batch) or ()):
-                prep_nop(sqe, user_data=i)
+            if batched:
+                for i, sqe in enumerate(get_sqes(batch) or ()):
+                    prep_nop(sqe, user_data=i)
+            else:
+                for i in range(batch):
+                    prep_nop(get_sqe(), user_data=i)
             submit_and_wait(batch)
             n = 0
             for user_data, res, _flags in reap():
@@ -88,28 +96,7 @@ def job_uring(batch: int, ops: int) -> tuple[float, float]:
 
 def job_uring_get_sqe(batch: int, ops: int) -> tuple[float, float]:
     """`job_uring` with one `get_sqe` call per SQE, as liburing does it."""
-    from uring import Ring, prep_nop
-
-    done = 0
-    with Ring(ENTRIES) as ring:
-        get_sqe = ring.get_sqe
-        submit_and_wait = ring.submit_and_wait
-        reap = ring.reap
-        t0, c0 = time.perf_counter(), time.process_time()
-        for _ in range(ops // batch):
-            for i in range(batch):
-                prep_nop(get_sqe(), user_data=i)
-            submit_and_wait(batch)
-            n = 0
-            for user_data, res, _flags in reap():
-                if res < 0 or user_data >= batch:
-                    raise RuntimeError(f"bad nop completion: user_data={user_data} res={res}")
-                n += 1
-            done += n
-        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    if done != ops:
-        raise RuntimeError(f"{done} completions for {ops} nops")
-    return wall, cpu
+    return job_uring(batch, ops, batched=False)
 
 
 def job_liburing(batch: int, ops: int) -> tuple[float, float]:
