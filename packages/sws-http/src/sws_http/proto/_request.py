@@ -1,0 +1,445 @@
+"""`RequestParser`: HTTP/1.1 requests from bytes, incrementally (RFC 9112).
+
+States, and what moves the parser from one to the next:
+
+    HEAD         -> a complete head (request line, fields, empty line) -> Request
+                    then BODY_LENGTH, CHUNK_SIZE, or (no body) EndOfMessage -> HEAD/CLOSED
+    BODY_LENGTH  -> Content-Length bytes, as Data events -> EndOfMessage
+    CHUNK_SIZE   -> a size line; 0 -> TRAILERS, else CHUNK_DATA
+    CHUNK_DATA   -> that many bytes as Data -> CHUNK_END (the CRLF after them) -> CHUNK_SIZE
+    TRAILERS     -> fields up to an empty line -> EndOfMessage
+    after EndOfMessage: HEAD if the request allows keep-alive, else CLOSED (NEED_DATA for
+    good, further bytes ignored). ERROR after a ProtocolError: every call raises it again.
+
+The same events come out however the input is split: every state waits for the whole
+syntactic unit it needs (a head, a size line, a CRLF) before it decides anything, and a
+unit is only searched for in bytes not already searched.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from sws_http.proto._errors import ProtocolError
+from sws_http.proto._events import NEED_DATA, Data, EndOfMessage, Headers, NeedData, Request
+
+# Limits (units in the names). Precedents in the comments.
+DEFAULT_MAX_HEADER_BYTES: Final = 16384  # request line + fields; h11 and node use 16 KiB
+DEFAULT_MAX_HEADERS: Final = 100  # fields per head; Apache's LimitRequestFields is 100
+DEFAULT_MAX_TARGET_BYTES: Final = 8192  # request-target; nginx's large buffer is 8 KiB
+DEFAULT_MAX_BODY_BYTES: Final = 1 << 20  # 1 MiB; nginx's client_max_body_size is 1m
+_MAX_CHUNK_LINE_BYTES: Final = 4096  # size + extensions of one chunk line
+_MAX_SIZE_HEX_DIGITS: Final = 16  # a chunk size fits in 64 bits
+_MAX_LENGTH_DIGITS: Final = 18  # a Content-Length fits in 63 bits
+_MAX_EMPTY_LINES: Final = 8  # CRLFs tolerated before a request line (RFC 9112 §2.2)
+
+_HEAD, _BODY_LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILERS, _CLOSED, _ERROR = range(8)
+
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# field-value: VCHAR, obs-text, SP and HTAB; anything else (NUL, CR, LF, other controls,
+# DEL) is refused (RFC 9110 §5.5).
+_BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+_TARGET = re.compile(rb"[\x21-\x7e]+")  # visible ASCII only, no space or control
+_VERSION = re.compile(rb"HTTP/([0-9])\.([0-9])")
+_HEX = re.compile(rb"[0-9A-Fa-f]+")
+_DIGITS = re.compile(rb"[0-9]+")
+# In a head: NUL, LF without CR before it, CR followed by anything but LF.
+_BAD_HEAD = re.compile(rb"\x00|(?<!\r)\n|\r(?=[^\n])")
+_ABSOLUTE = re.compile(rb"[A-Za-z][A-Za-z0-9+\-.]*://([^/?#]*)(.*)", re.DOTALL)
+
+
+class RequestParser:
+    """Parse the requests of one connection, in order (pipelining included).
+
+    Args:
+        max_header_bytes: request line + fields; past it: 431.
+        max_headers: number of fields; past it: 431.
+        max_target_bytes: the request-target; past it: 414.
+        max_body_bytes: a body's total length; past it: 413.
+    """
+
+    __slots__ = (
+        "_body_bytes",
+        "_buf",
+        "_error",
+        "_remaining",
+        "_request",
+        "_state",
+        "max_body_bytes",
+        "max_header_bytes",
+        "max_headers",
+        "max_target_bytes",
+    )
+
+    def __init__(
+        self,
+        *,
+        max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
+        max_headers: int = DEFAULT_MAX_HEADERS,
+        max_target_bytes: int = DEFAULT_MAX_TARGET_BYTES,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    ) -> None:
+        self.max_header_bytes = max_header_bytes
+        self.max_headers = max_headers
+        self.max_target_bytes = max_target_bytes
+        self.max_body_bytes = max_body_bytes
+        self._buf = bytearray()
+        self._state = _HEAD
+        self._remaining = 0  # body or chunk bytes still to come
+        self._body_bytes = 0  # body bytes of the current request so far
+        self._request: Request | None = None
+        self._error: ProtocolError | None = None
+
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
+        """Add received bytes (after a non-keep-alive request they are ignored)."""
+        if self._state != _CLOSED:
+            self._buf += data
+
+    def feed_eof(self) -> None:
+        """The peer closed its side.
+
+        Raises:
+            ProtocolError: it closed in the middle of a request (400).
+        """
+        if self._state == _ERROR:
+            assert self._error is not None
+            raise self._error
+        if self._state == _HEAD and not self._buf.strip(b"\r\n"):
+            return
+        if self._state != _CLOSED:
+            self._fail("connection closed in the middle of a request", 400)
+
+    @property
+    def closed(self) -> bool:
+        """Whether the last request forbade another one on this connection."""
+        return self._state == _CLOSED
+
+    def next_event(self) -> Request | Data | EndOfMessage | NeedData:
+        """Return the next event, or `NEED_DATA` when more bytes are needed.
+
+        Raises:
+            ProtocolError: the input breaks HTTP/1.1; every later call raises it again.
+        """
+        state = self._state
+        if state == _HEAD:
+            return self._parse_head()
+        if state == _BODY_LENGTH:
+            return self._body_length()
+        if state == _CHUNK_DATA:
+            return self._chunk_data()
+        if state <= _TRAILERS:  # _CHUNK_SIZE, _CHUNK_END or _TRAILERS
+            return self._chunk_framing()
+        if state == _ERROR:
+            assert self._error is not None
+            raise self._error
+        return NEED_DATA
+
+    def _fail(self, message: str, status: int = 400) -> ProtocolError:
+        self._state = _ERROR
+        self._error = ProtocolError(message, status)
+        raise self._error
+
+    # --- the head -----------------------------------------------------------------------------
+
+    def _parse_head(self) -> Request | Data | EndOfMessage | NeedData:
+        buf = self._buf
+        start = 0
+        for _ in range(_MAX_EMPTY_LINES):  # RFC 9112 §2.2: skip CRLFs before a request
+            if buf.startswith(b"\r\n", start):
+                start += 2
+        if start:
+            del buf[:start]
+        end = self._block_end(self.max_header_bytes, self.max_target_bytes + 64, "request head")
+        if end < 0:
+            return NEED_DATA
+        head = bytes(buf[:end])
+        del buf[: end + 4]
+        request = self._request_from_head(head)
+        self._request = request
+        self._body_bytes = 0
+        if request.chunked:
+            self._state = _CHUNK_SIZE
+        elif request.content_length:
+            self._state = _BODY_LENGTH
+            self._remaining = request.content_length
+        else:  # no body: the next call returns EndOfMessage
+            self._state = _BODY_LENGTH
+            self._remaining = 0
+        return request
+
+    def _block_end(self, limit: int, first_line_limit: int | None, what: str) -> int:
+        """Find the end of a head or trailer section (the offset of its CRLFCRLF), or -1.
+
+        The verdict depends only on the bytes, never on how they were split: each error
+        is tied to the input length at which it becomes certain (a bad byte: its own
+        position; a line or section too long: the limit), and the earliest one wins,
+        unless the section ends before it.
+        """
+        buf = self._buf
+        n = len(buf)
+        end = buf.find(b"\r\n\r\n")
+        done_at = end + 4 if end >= 0 else n + 1  # input length that completes the section
+        bad = _BAD_HEAD.search(buf, 0, min(n, done_at))
+        errors = []
+        if bad is not None:
+            errors.append((bad.end(), 400, f"NUL, bare CR or bare LF in the {what}"))
+        if first_line_limit is not None:
+            line_end = buf.find(b"\r\n", 0, first_line_limit + 2)
+            if line_end < 0 or line_end > first_line_limit:
+                errors.append((first_line_limit + 1, 414,
+                               f"request line longer than {first_line_limit} bytes"))  # fmt: skip
+        errors.append((limit + 1, 431, f"{what} longer than {limit} bytes"))
+        at, status, message = min(errors)
+        if at <= n and at <= done_at:
+            self._fail(message, status)
+        return end if done_at <= n else -1
+
+    def _request_from_head(self, head: bytes) -> Request:
+        lines = head.split(b"\r\n")
+        method, target, version = self._request_line(lines[0])
+        fields = self._fields(lines[1:], "header")
+        return self._build_request(method, target, version, fields)
+
+    def _request_line(self, line: bytes) -> tuple[bytes, bytes, str]:
+        parts = line.split(b" ")
+        if len(parts) != 3:
+            self._fail("request line is not 'method SP target SP version'")
+        method, target, version = parts
+        if not _TOKEN.fullmatch(method):
+            self._fail("invalid method")
+        if len(target) > self.max_target_bytes:
+            self._fail(f"request-target of {len(target)} bytes exceeds "
+                       f"{self.max_target_bytes}", 414)  # fmt: skip
+        if not _TARGET.fullmatch(target):
+            self._fail("invalid request-target")
+        match = _VERSION.fullmatch(version)
+        if match is None:
+            self._fail("invalid HTTP version")
+        assert match is not None
+        if match.group(1) != b"1":
+            self._fail(f"HTTP/{version[5:].decode()} is not supported", 505)
+        return method, target, "1.1" if match.group(2) != b"0" else "1.0"
+
+    def _fields(self, lines: list[bytes], what: str) -> list[tuple[str, str]]:
+        if len(lines) > self.max_headers:
+            self._fail(f"{len(lines)} {what} fields exceed {self.max_headers}", 431)
+        fields = []
+        for line in lines:
+            if line[:1] in (b" ", b"\t"):
+                self._fail("obsolete line folding (obs-fold)")
+            name, colon, value = line.partition(b":")
+            if not colon or not _TOKEN.fullmatch(name):
+                self._fail(f"invalid {what} field name")  # also whitespace before ':'
+            value = value.strip(b" \t")
+            if _BAD_VALUE.search(value):
+                self._fail(f"control character in {what} field value")
+            fields.append((name.decode("ascii").lower(), value.decode("latin-1")))
+        return fields
+
+    def _build_request(
+        self, method: bytes, target: bytes, version: str, fields: list[tuple[str, str]]
+    ) -> Request:
+        headers = Headers(fields)
+        method_s = method.decode("ascii")
+        target_s = target.decode("ascii")
+        hosts = headers.get_all("host")
+        if len(hosts) > 1:
+            self._fail("more than one Host field")
+        if version == "1.1" and not hosts:
+            self._fail("HTTP/1.1 request without Host")
+        host = hosts[0] if hosts else ""
+        path, query, authority = self._split_target(method_s, target_s)
+        if authority is not None:
+            host = authority  # RFC 9112 §3.2.2: the target's authority wins over Host
+        content_length = self._content_length(headers)
+        chunked = self._chunked(headers, version)
+        if chunked and content_length is not None:
+            self._fail("both Content-Length and Transfer-Encoding")  # RFC 9112 §6.3
+        connection = {t.strip().lower() for v in headers.get_all("connection")
+                      for t in v.split(",")}  # fmt: skip
+        if version == "1.1":
+            keep_alive = "close" not in connection
+        else:
+            keep_alive = "keep-alive" in connection and "close" not in connection
+        expect = headers.get_all("expect")
+        expect_continue = False
+        if expect:
+            if len(expect) > 1 or expect[0].lower() != "100-continue":
+                self._fail("unsupported expectation", 417)
+            expect_continue = version == "1.1"
+        if content_length is not None and content_length > self.max_body_bytes:
+            self._fail(f"body of {content_length} bytes exceeds {self.max_body_bytes}", 413)
+        return Request(
+            method=method_s,
+            target=target_s,
+            path=path,
+            query=query,
+            http_version=version,
+            headers=headers,
+            host=host,
+            keep_alive=keep_alive,
+            content_length=None if chunked else (content_length or 0),
+            chunked=chunked,
+            expect_continue=expect_continue,
+        )
+
+    def _split_target(self, method: str, target: str) -> tuple[str, str, str | None]:
+        authority = None
+        if target.startswith("/"):
+            rest = target
+        elif target == "*":
+            if method != "OPTIONS":
+                self._fail("asterisk-form target is only for OPTIONS")
+            return "*", "", None
+        elif (match := _ABSOLUTE.fullmatch(target.encode("ascii"))) is not None:
+            authority = match.group(1).decode("ascii")
+            rest = match.group(2).decode("ascii") or "/"
+            if not rest.startswith(("/", "?")):
+                self._fail("invalid absolute-form target")
+            if rest.startswith("?"):
+                rest = "/" + rest
+        elif method == "CONNECT":
+            self._fail("CONNECT is not implemented", 501)
+        else:
+            self._fail("invalid request-target form")
+        path, _, query = rest.partition("?")
+        return path, query.partition("#")[0], authority
+
+    def _content_length(self, headers: Headers) -> int | None:
+        values = headers.get_all("content-length")
+        if not values:
+            return None
+        lengths = {part.strip() for value in values for part in value.split(",")}
+        if len(lengths) != 1:
+            self._fail("conflicting Content-Length values")
+        (text,) = lengths
+        raw = text.encode("latin-1")
+        if not _DIGITS.fullmatch(raw) or len(raw) > _MAX_LENGTH_DIGITS:
+            self._fail("invalid Content-Length")
+        return int(raw)
+
+    def _chunked(self, headers: Headers, version: str) -> bool:
+        values = headers.get_all("transfer-encoding")
+        if not values:
+            return False
+        if version == "1.0":
+            self._fail("Transfer-Encoding in an HTTP/1.0 request")  # RFC 9112 §6.1
+        codings = [c.strip().lower() for value in values for c in value.split(",")]
+        if "" in codings:
+            self._fail("empty transfer coding")
+        if codings[-1] != "chunked":
+            if "chunked" in codings:
+                self._fail("chunked is not the last transfer coding")
+            self._fail(f"transfer coding {codings[-1]!r} is not implemented", 501)
+        if len(codings) > 1:
+            if codings.count("chunked") > 1:
+                self._fail("chunked applied more than once")
+            self._fail(f"transfer coding {codings[0]!r} is not implemented", 501)
+        return True
+
+    # --- bodies ---------------------------------------------------------------------------------
+
+    def _count_body(self, n: int) -> None:
+        self._body_bytes += n
+        if self._body_bytes > self.max_body_bytes:
+            self._fail(f"body exceeds {self.max_body_bytes} bytes", 413)
+
+    def _body_length(self) -> Data | EndOfMessage | NeedData:
+        if not self._remaining:
+            return self._end_of_message(Headers())
+        buf = self._buf
+        if not buf:
+            return NEED_DATA
+        n = min(len(buf), self._remaining)
+        data = bytes(buf[:n])
+        del buf[:n]
+        self._remaining -= n
+        return Data(data)
+
+    def _chunk_data(self) -> Data | NeedData:
+        buf = self._buf
+        if not buf:
+            return NEED_DATA
+        n = min(len(buf), self._remaining)
+        data = bytes(buf[:n])
+        del buf[:n]
+        self._remaining -= n
+        if not self._remaining:
+            self._state = _CHUNK_END
+        return Data(data)
+
+    def _line(self, limit: int, what: str) -> bytes | None:
+        """Take one CRLF-terminated line of at most `limit` bytes, or None until it is
+        complete. Every error here is a 400, so which one is found first does not matter."""
+        buf = self._buf
+        end = buf.find(b"\r\n", 0, limit + 2)
+        if end < 0:
+            if len(buf) > limit + 1 or b"\n" in buf:
+                self._fail(f"{what} longer than {limit} bytes, or without CRLF")
+            return None
+        line = bytes(buf[:end])
+        del buf[: end + 2]
+        if b"\n" in line or b"\r" in line or b"\x00" in line:
+            self._fail(f"bare CR, LF or NUL in the {what}")
+        return line
+
+    def _chunk_framing(self) -> Data | EndOfMessage | NeedData:
+        state = self._state
+        if state == _CHUNK_END:
+            buf = self._buf
+            if buf[:2] != b"\r\n"[: len(buf)]:
+                self._fail("chunk data not followed by CRLF")
+            if len(buf) < 2:
+                return NEED_DATA
+            del buf[:2]
+            self._state = _CHUNK_SIZE
+            return self._chunk_framing()
+        if state == _CHUNK_SIZE:
+            line = self._line(_MAX_CHUNK_LINE_BYTES, "chunk size line")
+            if line is None:
+                return NEED_DATA
+            size_text = line.partition(b";")[0].rstrip(b" \t")
+            if not _HEX.fullmatch(size_text) or len(size_text) > _MAX_SIZE_HEX_DIGITS:
+                self._fail("invalid chunk size")
+            if _BAD_VALUE.search(line):
+                self._fail("control character in a chunk extension")
+            size = int(size_text, 16)
+            if size == 0:
+                self._state = _TRAILERS
+                return self._chunk_framing()
+            self._count_body(size)
+            self._remaining = size
+            self._state = _CHUNK_DATA
+            return self._chunk_data()
+        return self._trailers()
+
+    def _trailers(self) -> EndOfMessage | NeedData:
+        buf = self._buf
+        if buf.startswith(b"\r\n"):  # no trailer fields
+            del buf[:2]
+            return self._end_of_message(Headers())
+        if buf == b"\r":
+            return NEED_DATA
+        end = self._block_end(self.max_header_bytes, None, "trailer section")
+        if end < 0:
+            return NEED_DATA
+        section = bytes(buf[:end])
+        del buf[: end + 4]
+        return self._end_of_message(Headers(self._fields(section.split(b"\r\n"), "trailer")))
+
+    def _end_of_message(self, trailers: Headers) -> EndOfMessage:
+        request = self._request
+        assert request is not None
+        self._request = None
+        if request.keep_alive:
+            self._state = _HEAD
+        else:
+            self._state = _CLOSED
+            self._buf.clear()
+        return EndOfMessage(trailers)
+
+    def __repr__(self) -> str:
+        names = ("HEAD", "BODY", "CHUNK_SIZE", "CHUNK_DATA", "CHUNK_END", "TRAILERS",
+                 "CLOSED", "ERROR")  # fmt: skip
+        return f"<RequestParser state={names[self._state]} buffered={len(self._buf)}>"
