@@ -19,11 +19,9 @@ $(STAMP): requirements-dev.txt $(PYPROJECTS)
 
 install: $(STAMP)
 
-# Until the HTTP server exists, the demo is the io_uring capability report of this kernel,
-# then the sws_core TCP echo server on 127.0.0.1:8080 (Ctrl-C stops it gracefully).
+# The demo: the sws-http demo app on http://127.0.0.1:8080/ (Ctrl-C stops it gracefully).
 run: install
-	$(BIN)/python -m uring
-	$(BIN)/python -m sws_core.examples.echo --host 127.0.0.1 --port 8080
+	$(BIN)/python -m sws_http.demo --host 127.0.0.1 --port 8080
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,7 +1,23 @@
-"""The sws HTTP/1.1 server: routing, middleware, a strict sans-IO parser, workers and a CLI.
+"""sws_http: an HTTP/1.1 server on the sws_core loop, and its sans-IO protocol layer.
 
-Not built yet: this package holds only its skeleton, and exports nothing. What it will be is
-described in DESIGN.md §5 of the project.
+    from sws_http import Server
+
+    app = Server()
+
+    @app.get("/users/{id}")
+    def user(ctx):
+        ctx.json({"id": ctx.params["id"]})
+
+    app.run("127.0.0.1", 8080)
+
+`sws_http.proto` is the strict, sans-IO HTTP/1.1 parser and response writer the server is
+built on. Still to come: process workers with SO_REUSEPORT and a CLI, streaming and
+deferred responses.
 """
 
-__all__: list[str] = []
+from sws_http._context import Context, QueryParams
+from sws_http._protocol import HttpProtocol
+from sws_http._router import Match, Route, Router
+from sws_http._server import Server
+
+__all__ = ["Context", "HttpProtocol", "Match", "QueryParams", "Route", "Router", "Server"]

@@ -1,0 +1,168 @@
+"""`Context`: one request and the response being built for it.
+
+A handler reads the request from the context and answers through it:
+
+    @app.get("/users/{id}")
+    def user(ctx):
+        ctx.json({"id": ctx.params["id"], "q": ctx.query.get("q")})
+
+Every response helper replaces the response so far; headers added with `header` are kept.
+A handler that sets nothing answers 204 No Content.
+"""
+
+from __future__ import annotations
+
+import json as _json
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+from sws_http.proto import Headers, Request
+
+if TYPE_CHECKING:
+    from sws_core import Conn
+
+
+class Context:
+    """The request (method, path, query, headers, params, body) and its response."""
+
+    __slots__ = (
+        "_query",
+        "body",
+        "conn",
+        "params",
+        "path",
+        "request",
+        "response_body",
+        "response_headers",
+        "status",
+    )
+
+    def __init__(self, request: Request, path: str, body: bytes, conn: Conn | None) -> None:
+        self.request = request
+        self.path = path
+        self.body = body
+        self.conn = conn
+        self.params: dict[str, str] = {}
+        self._query: dict[str, list[str]] | None = None
+        self.status = 204
+        self.response_headers: list[tuple[str, str]] = []
+        self.response_body = b""
+
+    # --- the request ------------------------------------------------------------------------
+
+    @property
+    def method(self) -> str:
+        """The request method ("GET")."""
+        return self.request.method
+
+    @property
+    def target(self) -> str:
+        """The request-target exactly as sent."""
+        return self.request.target
+
+    @property
+    def headers(self) -> Headers:
+        """The request's header fields (case-insensitive lookup, repeats kept)."""
+        return self.request.headers
+
+    @property
+    def query(self) -> QueryParams:
+        """The query string, parsed and percent-decoded; repeated keys keep every value."""
+        if self._query is None:
+            self._query = parse_qs(self.request.query, keep_blank_values=True)
+        return QueryParams(self._query)
+
+    @property
+    def client(self) -> tuple[str, int]:
+        """The peer's `(host, port)`."""
+        return self.conn.peer if self.conn is not None else ("", 0)
+
+    @property
+    def text_body(self) -> str:
+        """The body decoded as UTF-8 (invalid bytes replaced)."""
+        return self.body.decode("utf-8", "replace")
+
+    def json_body(self) -> Any:
+        """The body parsed as JSON.
+
+        Raises:
+            ValueError: the body is not valid JSON.
+        """
+        return _json.loads(self.body)
+
+    # --- the response -----------------------------------------------------------------------
+
+    def bytes(self, body: bytes, content_type: str = "application/octet-stream",
+              status: int = 200) -> None:  # fmt: skip
+        """Answer `body` as it is, with any Content-Type."""
+        self.status = status
+        self.response_body = body
+        self._set_type(content_type)
+
+    def text(self, text: str, status: int = 200) -> None:
+        """Answer plain text (UTF-8)."""
+        self.bytes(text.encode("utf-8"), "text/plain; charset=utf-8", status)
+
+    def html(self, html: str, status: int = 200) -> None:
+        """Answer HTML (UTF-8)."""
+        self.bytes(html.encode("utf-8"), "text/html; charset=utf-8", status)
+
+    def json(self, value: Any, status: int = 200) -> None:
+        """Answer `value` as JSON."""
+        body = _json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        self.bytes(body, "application/json", status)
+
+    def redirect(self, location: str, status: int = 302) -> None:
+        """Answer a redirect to `location` (301, 302, 303, 307 or 308).
+
+        Raises:
+            ValueError: `status` is not a redirect status.
+        """
+        if status not in (301, 302, 303, 307, 308):
+            raise ValueError(f"status {status} is not a redirect")
+        self.status = status
+        self.response_body = b""
+        self.header("location", location)
+
+    def header(self, name: str, value: str) -> None:
+        """Add a response header (checked for CR/LF when the response is written)."""
+        self.response_headers.append((name, value))
+
+    def set_status(self, status: int) -> None:
+        """Set the status, keeping the body."""
+        self.status = status
+
+    def _set_type(self, content_type: str) -> None:
+        self.response_headers = [h for h in self.response_headers if h[0].lower() != "content-type"]
+        self.response_headers.append(("content-type", content_type))
+
+    def __repr__(self) -> str:
+        return f"<Context {self.method} {self.target} status={self.status}>"
+
+
+class QueryParams:
+    """Parsed query parameters: `get(name)` for the first value, `get_all` for every one."""
+
+    __slots__ = ("_params",)
+
+    def __init__(self, params: dict[str, list[str]]) -> None:
+        self._params = params
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The first value of `name`, or `default`."""
+        values = self._params.get(name)
+        return values[0] if values else default
+
+    def get_all(self, name: str) -> list[str]:
+        """Every value of `name`, in order."""
+        return list(self._params.get(name, ()))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._params
+
+    def to_dict(self) -> dict[str, list[str]]:
+        """Every parameter with every value."""
+        return {k: list(v) for k, v in self._params.items()}
+
+    def __repr__(self) -> str:
+        return f"QueryParams({self._params!r})"

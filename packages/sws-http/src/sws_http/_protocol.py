@@ -1,0 +1,196 @@
+"""`HttpProtocol`: HTTP/1.1 on one sws_core connection.
+
+Rules that hold here:
+
+- Requests are answered strictly in order. While a request is being handled (a fiber
+  handler may take many loop turns), later pipelined requests wait, parsed or not, in the
+  parser's buffer; none is lost and none overtakes another.
+- A malformed request gets the status the parser names and the connection closes after
+  it (the bytes after a broken request cannot be trusted to be framed right).
+- A handler's exception is logged and answered with a generic 500: no traceback, no
+  message reaches the client.
+- `Expect: 100-continue` is answered with an interim 100 before the body is read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import logging
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+from sws_core import BrokenResourceError, ClosedResourceError, Conn, Op
+from sws_http._context import Context
+from sws_http.proto import (
+    NEED_DATA,
+    REASONS,
+    Data,
+    EndOfMessage,
+    ProtocolError,
+    Request,
+    RequestParser,
+    response_head,
+)
+
+if TYPE_CHECKING:
+    from sws_http._server import Server
+
+log = logging.getLogger("sws_http")
+
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+class HttpProtocol:
+    """Parses requests from a connection, runs their handlers, writes the responses."""
+
+    __slots__ = ("_body", "_busy", "_request", "app", "conn", "parser")
+
+    def __init__(self, app: Server, conn: Conn) -> None:
+        self.app = app
+        self.conn = conn
+        self.parser = RequestParser(**app.limits)
+        self._request: Request | None = None
+        self._body: list[bytes] = []
+        self._busy = False  # a handler is running; later requests wait
+        conn.idle_timeout_s = app.keep_alive_timeout_s
+
+    # --- TcpProtocol --------------------------------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        self.parser.feed(data)
+        if not self._busy:
+            self._process()
+
+    def eof_received(self) -> None:
+        with contextlib.suppress(ProtocolError):  # gave up mid-request: nobody to answer
+            self.parser.feed_eof()
+        if not self._busy:
+            self.conn.close()
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self._body = []
+
+    def shutdown_requested(self) -> None:
+        """A graceful stop: finish the request in progress, then close."""
+        if not self._busy and self._request is None:
+            self.conn.close()
+
+    # --- requests -----------------------------------------------------------------------------
+
+    def _process(self) -> None:
+        parser = self.parser
+        while not self._busy and self.conn.state == 0:  # OPEN
+            try:
+                event = parser.next_event()
+            except ProtocolError as exc:
+                log.info("bad request from %s: %s", self.conn.peer, exc.message)
+                self._answer_error(exc.status_hint)
+                return
+            if event is NEED_DATA:
+                if parser.closed:
+                    self.conn.close()
+                return
+            if isinstance(event, Request):
+                self._request = event
+                self._body = []
+                if event.expect_continue:
+                    self.conn.write(_CONTINUE)
+            elif isinstance(event, Data):
+                self._body.append(event.data)
+            elif isinstance(event, EndOfMessage):
+                self._handle()
+
+    def _handle(self) -> None:
+        request = self._request
+        assert request is not None
+        body = self._body[0] if len(self._body) == 1 else b"".join(self._body)
+        self._body = []
+        ctx = Context(request, unquote(request.path), body, self.conn)
+        self._busy = True
+        try:
+            result = self.app._dispatch(ctx)
+        except Exception:
+            log.exception("handler for %s %s raised", request.method, request.target)
+            self._answer_500(ctx)
+            return
+        if inspect.isgenerator(result) or inspect.iscoroutine(result):
+            self.conn.loop.go(self._run_fiber(ctx, result))
+        else:
+            self._respond(ctx)
+
+    def _run_fiber(self, ctx: Context, fiber: Any) -> Generator[Op, Any, None]:
+        try:
+            if inspect.iscoroutine(fiber):
+                yield from fiber.__await__()
+            else:
+                yield from fiber
+        except (ClosedResourceError, BrokenResourceError):
+            return  # the connection is gone: nobody to answer
+        except Exception:
+            log.exception("handler for %s %s raised", ctx.method, ctx.target)
+            self._answer_500(ctx)
+            return
+        self._respond(ctx)
+
+    # --- responses ----------------------------------------------------------------------------
+
+    def _respond(self, ctx: Context) -> None:
+        request = ctx.request
+        conn = self.conn
+        if conn.state != 0:  # closed while the handler ran
+            return
+        keep_alive = request.keep_alive and not conn.loop.stopping
+        body = ctx.response_body
+        try:
+            head = response_head(
+                ctx.status,
+                ctx.response_headers,
+                content_length=len(body),
+                keep_alive=keep_alive,
+                http_10=request.http_version == "1.0",
+                date=self.app.date(),
+            )
+        except ValueError:
+            log.exception("handler for %s %s built an invalid response", ctx.method, ctx.target)
+            self._answer_500(ctx)
+            return
+        if request.method == "HEAD" or ctx.status in (204, 304):
+            conn.write(head)
+        else:
+            conn.write(head + body)
+        self._finish(keep_alive)
+
+    def _finish(self, keep_alive: bool) -> None:
+        self._busy = False
+        self._request = None
+        if not keep_alive:
+            self.conn.close()
+        elif self.conn.state == 0:
+            self._process()  # pipelined requests already buffered go next
+
+    def _answer_500(self, ctx: Context) -> None:
+        ctx.response_headers = []
+        ctx.text("Internal Server Error", status=500)
+        self._answer(500, keep_alive=False)
+
+    def _answer_error(self, status: int) -> None:
+        self._busy = True
+        self._answer(status, keep_alive=False)
+
+    def _answer(self, status: int, *, keep_alive: bool) -> None:
+        reason = REASONS.get(status, "Error").encode("ascii")
+        head = response_head(
+            status,
+            [("content-type", "text/plain; charset=utf-8")],
+            content_length=len(reason),
+            keep_alive=keep_alive,
+            date=self.app.date(),
+        )
+        if self.conn.state == 0:
+            self.conn.write(head + reason)
+        self._finish(keep_alive)
+
+    def __repr__(self) -> str:
+        return f"<HttpProtocol {self.conn!r} busy={self._busy}>"

@@ -1,0 +1,169 @@
+"""`Server`: an HTTP/1.1 application on an sws_core loop.
+
+    app = Server()
+
+    @app.get("/hello/{name}")
+    def hello(ctx):
+        ctx.text(f"hello {ctx.params['name']}")
+
+    app.run("127.0.0.1", 8080)
+
+Handlers are plain functions (the fast path: no fiber), generator functions
+(`yield from to_worker(...)`, `yield from sleep(...)`) or `async def` coroutines; the
+response is written when the handler returns. Middleware `mw(ctx, next)` wraps every
+handler: it may answer itself without calling `next()`, and run code before and after it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, Final
+
+from sws_core import Conn, Listener, Loop
+from sws_http._context import Context
+from sws_http._protocol import HttpProtocol
+from sws_http._router import Handler, Router
+from sws_http.proto import (
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_HEADER_BYTES,
+    DEFAULT_MAX_HEADERS,
+    DEFAULT_MAX_TARGET_BYTES,
+    http_date,
+)
+
+Middleware = Callable[[Context, Callable[[], Any]], Any]
+DEFAULT_KEEP_ALIVE_TIMEOUT_S: Final = 75.0  # idle keep-alive connections; nginx's default
+
+
+class Server:
+    """Routes, middleware and limits; `run` serves them.
+
+    Args:
+        max_header_bytes / max_headers / max_target_bytes / max_body_bytes: request
+            limits (see `sws_http.proto.RequestParser`), answered 431/431/414/413.
+        keep_alive_timeout_s: how long an idle keep-alive connection stays open.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
+        max_headers: int = DEFAULT_MAX_HEADERS,
+        max_target_bytes: int = DEFAULT_MAX_TARGET_BYTES,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        keep_alive_timeout_s: float = DEFAULT_KEEP_ALIVE_TIMEOUT_S,
+    ) -> None:
+        self.router = Router()
+        self.limits = {
+            "max_header_bytes": max_header_bytes,
+            "max_headers": max_headers,
+            "max_target_bytes": max_target_bytes,
+            "max_body_bytes": max_body_bytes,
+        }
+        self.keep_alive_timeout_s = keep_alive_timeout_s
+        self.loop: Loop | None = None
+        self._middleware: list[Middleware] = []
+        self._date = b""
+        self._date_second = -1
+
+    # --- routes -------------------------------------------------------------------------------
+
+    def route(self, path: str, methods: list[str] | None = None) -> Callable[[Handler], Handler]:
+        """Decorator: serve `path` (with `{name}` / `{name:path}` parts) for `methods`."""
+
+        def register(handler: Handler) -> Handler:
+            self.router.add(path, methods or ["GET"], handler)
+            return handler
+
+        return register
+
+    def get(self, path: str) -> Callable[[Handler], Handler]:
+        """Decorator for GET (which also answers HEAD)."""
+        return self.route(path, ["GET"])
+
+    def post(self, path: str) -> Callable[[Handler], Handler]:
+        """Decorator for POST."""
+        return self.route(path, ["POST"])
+
+    def put(self, path: str) -> Callable[[Handler], Handler]:
+        """Decorator for PUT."""
+        return self.route(path, ["PUT"])
+
+    def patch(self, path: str) -> Callable[[Handler], Handler]:
+        """Decorator for PATCH."""
+        return self.route(path, ["PATCH"])
+
+    def delete(self, path: str) -> Callable[[Handler], Handler]:
+        """Decorator for DELETE."""
+        return self.route(path, ["DELETE"])
+
+    def head(self, path: str) -> Callable[[Handler], Handler]:
+        """Decorator for HEAD."""
+        return self.route(path, ["HEAD"])
+
+    def options(self, path: str) -> Callable[[Handler], Handler]:
+        """Decorator for OPTIONS."""
+        return self.route(path, ["OPTIONS"])
+
+    def use(self, middleware: Middleware) -> None:
+        """Add middleware `mw(ctx, next)`; the first added runs outermost."""
+        self._middleware.append(middleware)
+
+    # --- serving ------------------------------------------------------------------------------
+
+    def listen(self, loop: Loop, host: str = "127.0.0.1", port: int = 8080,
+               **options: Any) -> Listener:  # fmt: skip
+        """Serve this app on `loop` at `host:port` (before or while the loop runs)."""
+        self.loop = loop
+
+        def protocol(conn: Conn) -> HttpProtocol:
+            return HttpProtocol(self, conn)
+
+        return loop.listen(host, port, protocol=protocol, **options)
+
+    def run(self, host: str = "127.0.0.1", port: int = 8080, **loop_options: Any) -> None:
+        """Serve until SIGINT/SIGTERM (a graceful stop); `loop_options` go to `Loop`."""
+        loop = Loop(**loop_options)
+        self.listen(loop, host, port)
+        loop.run()
+
+    def date(self) -> bytes:
+        """The `Date` value, computed at most once a second."""
+        now = time.time()
+        second = int(now)
+        if second != self._date_second:
+            self._date_second = second
+            self._date = http_date(now)
+        return self._date
+
+    def _dispatch(self, ctx: Context) -> Any:
+        """Route `ctx` and run middleware and handler; returns the handler's result."""
+        match = self.router.match(ctx.method, ctx.path)
+        if match.handler is None:
+            handler: Handler = (
+                _not_found if match.status == 404 else _method_not_allowed(match.allow)
+            )
+        else:
+            handler = match.handler
+            ctx.params = match.params
+        if not self._middleware:
+            return handler(ctx)
+        return self._chain(ctx, handler, 0)
+
+    def _chain(self, ctx: Context, handler: Handler, index: int) -> Any:
+        if index == len(self._middleware):
+            return handler(ctx)
+        return self._middleware[index](ctx, lambda: self._chain(ctx, handler, index + 1))
+
+
+def _not_found(ctx: Context) -> None:
+    ctx.text("Not Found", status=404)
+
+
+def _method_not_allowed(allow: tuple[str, ...]) -> Handler:
+    def answer(ctx: Context) -> None:
+        ctx.text("Method Not Allowed", status=405)
+        ctx.header("allow", ", ".join(allow))
+
+    return answer
