@@ -46,6 +46,9 @@ _HEX = re.compile(rb"[0-9A-Fa-f]+")
 _DIGITS = re.compile(rb"[0-9]+")
 # In a head: NUL, LF without CR before it, CR followed by anything but LF.
 _BAD_HEAD = re.compile(rb"\x00|(?<!\r)\n|\r(?=[^\n])")
+_FRAMING_FIELDS: Final = frozenset(
+    {"host", "content-length", "transfer-encoding", "connection", "expect"}
+)
 _ABSOLUTE = re.compile(rb"[A-Za-z][A-Za-z0-9+\-.]*://([^/?#]*)(.*)", re.DOTALL)
 
 
@@ -144,11 +147,12 @@ class RequestParser:
 
     def _parse_head(self) -> Request | Data | EndOfMessage | NeedData:
         buf = self._buf
-        start = 0
-        for _ in range(_MAX_EMPTY_LINES):  # RFC 9112 §2.2: skip CRLFs before a request
-            if buf.startswith(b"\r\n", start):
+        if not buf:
+            return NEED_DATA
+        if buf[0] == 13:  # CR: RFC 9112 §2.2, skip (a few) empty lines before a request
+            start = 0
+            while start < 2 * _MAX_EMPTY_LINES and buf.startswith(b"\r\n", start):
                 start += 2
-        if start:
             del buf[:start]
         end = self._block_end(self.max_header_bytes, self.max_target_bytes + 64, "request head")
         if end < 0:
@@ -243,7 +247,11 @@ class RequestParser:
         headers = Headers(fields)
         method_s = method.decode("ascii")
         target_s = target.decode("ascii")
-        hosts = headers.get_all("host")
+        special: dict[str, list[str]] = {}  # the fields that decide framing, in one pass
+        for name, value in fields:
+            if name in _FRAMING_FIELDS:
+                special.setdefault(name, []).append(value)
+        hosts = special.get("host", [])
         if len(hosts) > 1:
             self._fail("more than one Host field")
         if version == "1.1" and not hosts:
@@ -252,17 +260,17 @@ class RequestParser:
         path, query, authority = self._split_target(method_s, target_s)
         if authority is not None:
             host = authority  # RFC 9112 §3.2.2: the target's authority wins over Host
-        content_length = self._content_length(headers)
-        chunked = self._chunked(headers, version)
+        content_length = self._content_length(special.get("content-length"))
+        chunked = self._chunked(special.get("transfer-encoding"), version)
         if chunked and content_length is not None:
             self._fail("both Content-Length and Transfer-Encoding")  # RFC 9112 §6.3
-        connection = {t.strip().lower() for v in headers.get_all("connection")
+        connection = {t.strip().lower() for v in special.get("connection", ())
                       for t in v.split(",")}  # fmt: skip
         if version == "1.1":
             keep_alive = "close" not in connection
         else:
             keep_alive = "keep-alive" in connection and "close" not in connection
-        expect = headers.get_all("expect")
+        expect = special.get("expect")
         expect_continue = False
         if expect:
             if len(expect) > 1 or expect[0].lower() != "100-continue":
@@ -306,8 +314,7 @@ class RequestParser:
         path, _, query = rest.partition("?")
         return path, query.partition("#")[0], authority
 
-    def _content_length(self, headers: Headers) -> int | None:
-        values = headers.get_all("content-length")
+    def _content_length(self, values: list[str] | None) -> int | None:
         if not values:
             return None
         lengths = {part.strip() for value in values for part in value.split(",")}
@@ -319,8 +326,7 @@ class RequestParser:
             self._fail("invalid Content-Length")
         return int(raw)
 
-    def _chunked(self, headers: Headers, version: str) -> bool:
-        values = headers.get_all("transfer-encoding")
+    def _chunked(self, values: list[str] | None, version: str) -> bool:
         if not values:
             return False
         if version == "1.0":
