@@ -122,7 +122,7 @@ class Context:
             raise ValueError(f"status {status} is not a redirect")
         self.status = status
         self.response_body = b""
-        self.header("location", location)
+        self._replace_header("location", location)
 
     def header(self, name: str, value: str) -> None:
         """Add a response header (checked for CR/LF when the response is written)."""
@@ -133,8 +133,12 @@ class Context:
         self.status = status
 
     def _set_type(self, content_type: str) -> None:
-        self.response_headers = [h for h in self.response_headers if h[0].lower() != "content-type"]
-        self.response_headers.append(("content-type", content_type))
+        self._replace_header("content-type", content_type)
+
+    def _replace_header(self, name: str, value: str) -> None:
+        """Set a single-valued header, dropping earlier values of it."""
+        self.response_headers = [h for h in self.response_headers if h[0].lower() != name]
+        self.response_headers.append((name, value))
 
     def __repr__(self) -> str:
         return f"<Context {self.method} {self.target} status={self.status}>"

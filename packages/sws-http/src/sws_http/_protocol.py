@@ -45,7 +45,7 @@ _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 class HttpProtocol:
     """Parses requests from a connection, runs their handlers, writes the responses."""
 
-    __slots__ = ("_body", "_busy", "_request", "app", "conn", "parser")
+    __slots__ = ("_body", "_busy", "_eof", "_request", "app", "conn", "parser")
 
     def __init__(self, app: Server, conn: Conn) -> None:
         self.app = app
@@ -54,6 +54,7 @@ class HttpProtocol:
         self._request: Request | None = None
         self._body: list[bytes] = []
         self._busy = False  # a handler is running; later requests wait
+        self._eof = False  # the client has finished sending
         conn.idle_timeout_s = app.keep_alive_timeout_s
 
     # --- TcpProtocol --------------------------------------------------------------------------
@@ -64,10 +65,11 @@ class HttpProtocol:
             self._process()
 
     def eof_received(self) -> None:
+        self._eof = True
         with contextlib.suppress(ProtocolError):  # gave up mid-request: nobody to answer
             self.parser.feed_eof()
         if not self._busy:
-            self.conn.close()
+            self.conn.close()  # else _finish closes once the response is out
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self._body = []
@@ -169,6 +171,8 @@ class HttpProtocol:
             self.conn.close()
         elif self.conn.state == 0:
             self._process()  # pipelined requests already buffered go next
+            if self._eof and not self._busy:
+                self.conn.close()  # the client finished sending and everything is answered
 
     def _answer_500(self, ctx: Context) -> None:
         ctx.response_headers = []

@@ -2,7 +2,9 @@
 
 Patterns are split into segments once, at registration. A static segment must match
 exactly; `{name}` matches one non-empty segment; `{name:path}` (only last) matches the
-rest of the path, slashes included. Static routes are found in one dict lookup; parametric
+rest of the path, slashes included. Paths are matched segment by segment, each segment
+percent-decoded on its own (so an encoded "/" never splits a segment). Static routes are
+found in one dict lookup; parametric
 ones are tried in registration order. A path that matches some route but not its method
 gives 405 with the methods that would have matched (RFC 9110 §15.5.6); GET routes also
 answer HEAD.
@@ -14,6 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
+from urllib.parse import unquote
 
 Handler = Callable[..., Any]
 
@@ -94,14 +97,24 @@ class Router:
         return tuple(segments)
 
     def match(self, method: str, path: str) -> Match:
-        """Find the handler for `method` on `path` (HEAD falls back to GET)."""
-        by_method = self._static.get(path)
+        """Find the handler for `method` on the raw (not yet percent-decoded) `path`.
+
+        Each segment is decoded on its own, so "%2F" stays inside its segment ("a%2Fb"
+        is one parameter "a/b", never two segments), and parameters come out decoded.
+        HEAD falls back to GET.
+        """
+        if "%" in path:
+            parts = [unquote(part) for part in path.split("/")[1:]]
+            static_key = None if any("/" in p for p in parts) else "/" + "/".join(parts)
+        else:
+            parts = path.split("/")[1:]
+            static_key = path
+        by_method = self._static.get(static_key) if static_key is not None else None
         if by_method is not None:
             handler = by_method.get(method) or (by_method.get("GET") if method == "HEAD" else None)
             if handler is not None:
                 return Match(handler, {}, 200)
         allowed: set[str] = set(by_method or ())
-        parts = path.split("/")[1:]
         for route in self._dynamic:
             params = _match_segments(route.segments, parts)
             if params is None:

@@ -139,7 +139,7 @@ class Server:
 
     def _dispatch(self, ctx: Context) -> Any:
         """Route `ctx` and run middleware and handler; returns the handler's result."""
-        match = self.router.match(ctx.method, ctx.path)
+        match = self.router.match(ctx.method, ctx.request.path)
         if match.handler is None:
             handler: Handler = (
                 _not_found if match.status == 404 else _method_not_allowed(match.allow)

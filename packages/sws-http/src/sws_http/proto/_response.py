@@ -41,6 +41,7 @@ _STATUS_LINES: Final = {
 }
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_BAD_BYTES = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 # Set by response_head from its arguments; a caller's own copy would contradict them.
 _FRAMING = frozenset({"content-length", "transfer-encoding", "connection"})
 
@@ -61,6 +62,7 @@ def response_head(
     http_10: bool = False,
     date: bytes | None = None,
     server: bytes | None = b"sws",
+    upgrade: str | None = None,
 ) -> bytes:
     """Return a response's status line and header section, ending with the empty line.
 
@@ -74,6 +76,8 @@ def response_head(
         http_10: the request was HTTP/1.0: keep-alive must then be announced.
         date: the `Date` value (see `http_date`), or None to leave it out.
         server: the `Server` value, or None to leave it out.
+        upgrade: for a 101, the protocol switched to ("websocket"): writes `Upgrade` and
+            the `Connection: upgrade` option it requires (RFC 9110 §7.8).
 
     Raises:
         ValueError: a bad status, name or value, a framing field in `headers`, or a
@@ -86,8 +90,12 @@ def response_head(
         line = f"HTTP/1.1 {status} \r\n".encode("ascii")
     parts = [line]
     if date is not None:
+        if _BAD_BYTES.search(date):
+            raise ValueError("the Date value has a control character (CR, LF, NUL, ...)")
         parts.append(b"date: " + date + b"\r\n")
     if server is not None:
+        if _BAD_BYTES.search(server):
+            raise ValueError("the Server value has a control character (CR, LF, NUL, ...)")
         parts.append(b"server: " + server + b"\r\n")
     for name, value in headers:
         if not _TOKEN.fullmatch(name):
@@ -106,7 +114,11 @@ def response_head(
             parts.append(b"transfer-encoding: chunked\r\n")
         elif content_length is not None:
             parts.append(b"content-length: %d\r\n" % content_length)
-    if not keep_alive:
+    if upgrade is not None:
+        if status != 101 or not _TOKEN.fullmatch(upgrade.partition("/")[0]):
+            raise ValueError(f"upgrade={upgrade!r} needs status 101 and a protocol token")
+        parts.append(f"connection: upgrade\r\nupgrade: {upgrade}\r\n".encode("ascii"))
+    elif not keep_alive:
         parts.append(b"connection: close\r\n")
     elif http_10:
         parts.append(b"connection: keep-alive\r\n")
