@@ -46,6 +46,8 @@ _HEX = re.compile(rb"[0-9A-Fa-f]+")
 _DIGITS = re.compile(rb"[0-9]+")
 # In a head: NUL, LF without CR before it, CR followed by anything but LF.
 _BAD_HEAD = re.compile(rb"\x00|(?<!\r)\n|\r(?=[^\n])")
+# uri-host [":" port] (RFC 3986 §3.2.2): an IP literal, or a reg-name (no userinfo).
+_HOST = re.compile(rb"(\[[0-9A-Fa-f:.vV]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]*)(:[0-9]*)?")
 _FRAMING_FIELDS: Final = frozenset(
     {"host", "content-length", "transfer-encoding", "connection", "expect"}
 )
@@ -65,6 +67,8 @@ class RequestParser:
     __slots__ = (
         "_body_bytes",
         "_buf",
+        "_empty_lines",
+        "_eof",
         "_error",
         "_remaining",
         "_request",
@@ -93,6 +97,8 @@ class RequestParser:
         self._body_bytes = 0  # body bytes of the current request so far
         self._request: Request | None = None
         self._error: ProtocolError | None = None
+        self._empty_lines = 0  # CRLFs skipped before the current request line
+        self._eof = False  # the peer has closed its side
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:
         """Add received bytes (after a non-keep-alive request they are ignored)."""
@@ -100,18 +106,37 @@ class RequestParser:
             self._buf += data
 
     def feed_eof(self) -> None:
-        """The peer closed its side.
+        """The peer closed its side. Requests already complete in the buffer still come
+        out of `next_event`; one cut short makes it (or this call) raise.
 
         Raises:
-            ProtocolError: it closed in the middle of a request (400).
+            ProtocolError: the input already buffered cannot complete the request in
+                progress (400).
         """
+        self._eof = True
         if self._state == _ERROR:
             assert self._error is not None
             raise self._error
-        if self._state == _HEAD and not self._buf.strip(b"\r\n"):
-            return
-        if self._state != _CLOSED:
+        buf = self._buf
+        state = self._state
+        # What is certainly cut short now; anything else is found by next_event, which
+        # raises when it runs out of bytes in the middle of a request.
+        no_end = b"\r\n\r\n" not in buf
+        cut = (
+            (state == _HEAD and bool(buf.strip(b"\r\n")) and no_end)
+            or (state in (_BODY_LENGTH, _CHUNK_DATA) and self._remaining > len(buf))
+            or (state == _CHUNK_SIZE and b"\r\n" not in buf)
+            or (state == _CHUNK_END and len(buf) < 2)
+            or (state == _TRAILERS and not buf.startswith(b"\r\n") and no_end)
+        )
+        if cut:
             self._fail("connection closed in the middle of a request", 400)
+
+    def _need_data(self) -> NeedData:
+        """NEED_DATA, or the end of the road when the peer has closed mid-request."""
+        if self._eof and (self._buf.strip(b"\r\n") or self._state not in (_HEAD, _CLOSED)):
+            self._fail("connection closed in the middle of a request", 400)
+        return NEED_DATA
 
     @property
     def closed(self) -> bool:
@@ -148,17 +173,23 @@ class RequestParser:
     def _parse_head(self) -> Request | Data | EndOfMessage | NeedData:
         buf = self._buf
         if not buf:
-            return NEED_DATA
+            return self._need_data()
         if buf[0] == 13:  # CR: RFC 9112 §2.2, skip (a few) empty lines before a request
             start = 0
-            while start < 2 * _MAX_EMPTY_LINES and buf.startswith(b"\r\n", start):
+            while buf.startswith(b"\r\n", start):
                 start += 2
             del buf[:start]
+            self._empty_lines += start // 2  # counted across calls: split-independent
+            if self._empty_lines > _MAX_EMPTY_LINES:
+                self._fail(f"more than {_MAX_EMPTY_LINES} empty lines before a request")
+            if not buf:
+                return self._need_data()
         end = self._block_end(self.max_header_bytes, self.max_target_bytes + 64, "request head")
         if end < 0:
-            return NEED_DATA
+            return self._need_data()
         head = bytes(buf[:end])
         del buf[: end + 4]
+        self._empty_lines = 0
         request = self._request_from_head(head)
         self._request = request
         self._body_bytes = 0
@@ -187,7 +218,10 @@ class RequestParser:
         bad = _BAD_HEAD.search(buf, 0, min(n, done_at))
         errors = []
         if bad is not None:
-            errors.append((bad.end(), 400, f"NUL, bare CR or bare LF in the {what}"))
+            # A NUL or a bare LF is certain at its own byte; a bare CR only once the byte
+            # after it (not LF) has arrived.
+            at = bad.end() + 1 if buf[bad.start()] == 13 else bad.end()
+            errors.append((at, 400, f"NUL, bare CR or bare LF in the {what}"))
         if first_line_limit is not None:
             line_end = buf.find(b"\r\n", 0, first_line_limit + 2)
             if line_end < 0 or line_end > first_line_limit:
@@ -257,6 +291,10 @@ class RequestParser:
         if version == "1.1" and not hosts:
             self._fail("HTTP/1.1 request without Host")
         host = hosts[0] if hosts else ""
+        if host and not _HOST.fullmatch(host.encode("latin-1")):
+            self._fail("invalid Host value")  # RFC 9112 §3.2: MUST answer 400
+        if method_s == "CONNECT":  # tunnels are not served, whatever the target's form
+            self._fail("CONNECT is not implemented", 501)
         path, query, authority = self._split_target(method_s, target_s)
         if authority is not None:
             host = authority  # RFC 9112 §3.2.2: the target's authority wins over Host
@@ -302,13 +340,13 @@ class RequestParser:
             return "*", "", None
         elif (match := _ABSOLUTE.fullmatch(target.encode("ascii"))) is not None:
             authority = match.group(1).decode("ascii")
+            if not _HOST.fullmatch(match.group(1)):
+                self._fail("invalid authority in the request-target")
             rest = match.group(2).decode("ascii") or "/"
             if not rest.startswith(("/", "?")):
                 self._fail("invalid absolute-form target")
             if rest.startswith("?"):
                 rest = "/" + rest
-        elif method == "CONNECT":
-            self._fail("CONNECT is not implemented", 501)
         else:
             self._fail("invalid request-target form")
         path, _, query = rest.partition("?")
@@ -356,7 +394,7 @@ class RequestParser:
             return self._end_of_message(Headers())
         buf = self._buf
         if not buf:
-            return NEED_DATA
+            return self._need_data()
         n = min(len(buf), self._remaining)
         data = bytes(buf[:n])
         del buf[:n]
@@ -366,7 +404,7 @@ class RequestParser:
     def _chunk_data(self) -> Data | NeedData:
         buf = self._buf
         if not buf:
-            return NEED_DATA
+            return self._need_data()
         n = min(len(buf), self._remaining)
         data = bytes(buf[:n])
         del buf[:n]
@@ -397,14 +435,14 @@ class RequestParser:
             if buf[:2] != b"\r\n"[: len(buf)]:
                 self._fail("chunk data not followed by CRLF")
             if len(buf) < 2:
-                return NEED_DATA
+                return self._need_data()
             del buf[:2]
             self._state = _CHUNK_SIZE
             return self._chunk_framing()
         if state == _CHUNK_SIZE:
             line = self._line(_MAX_CHUNK_LINE_BYTES, "chunk size line")
             if line is None:
-                return NEED_DATA
+                return self._need_data()
             size_text = line.partition(b";")[0].rstrip(b" \t")
             if not _HEX.fullmatch(size_text) or len(size_text) > _MAX_SIZE_HEX_DIGITS:
                 self._fail("invalid chunk size")
@@ -426,10 +464,10 @@ class RequestParser:
             del buf[:2]
             return self._end_of_message(Headers())
         if buf == b"\r":
-            return NEED_DATA
+            return self._need_data()
         end = self._block_end(self.max_header_bytes, None, "trailer section")
         if end < 0:
-            return NEED_DATA
+            return self._need_data()
         section = bytes(buf[:end])
         del buf[: end + 4]
         return self._end_of_message(Headers(self._fields(section.split(b"\r\n"), "trailer")))

@@ -113,10 +113,14 @@ def response_head(
                 raise ValueError("HTTP/1.0 has no chunked coding: close-delimit the body")
             parts.append(b"transfer-encoding: chunked\r\n")
         elif content_length is not None:
+            if content_length < 0:
+                raise ValueError(f"content_length {content_length} is negative")
             parts.append(b"content-length: %d\r\n" % content_length)
     if upgrade is not None:
-        if status != 101 or not _TOKEN.fullmatch(upgrade.partition("/")[0]):
-            raise ValueError(f"upgrade={upgrade!r} needs status 101 and a protocol token")
+        name, slash, version = upgrade.partition("/")
+        valid = _TOKEN.fullmatch(name) and (not slash or _TOKEN.fullmatch(version))
+        if status != 101 or not valid:
+            raise ValueError(f"upgrade={upgrade!r} needs status 101 and protocol[/version]")
         parts.append(f"connection: upgrade\r\nupgrade: {upgrade}\r\n".encode("ascii"))
     elif not keep_alive:
         parts.append(b"connection: close\r\n")
