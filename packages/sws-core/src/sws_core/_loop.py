@@ -21,6 +21,7 @@ import collections
 import contextlib
 import inspect
 import logging
+import math
 import os
 import threading
 from collections.abc import Callable
@@ -80,7 +81,7 @@ DEFAULT_IDLE_TIMEOUT_S: Final = 300.0  # seconds without traffic; nginx keepaliv
 DEFAULT_WRITE_TIMEOUT_S: Final = 60.0  # seconds one send may stall; nginx send_timeout
 DEFAULT_GRACE_S: Final = 10.0  # graceful-stop budget; uvicorn and gunicorn use 30
 _TTL_TICK_S: Final = 1.0  # longest sleep while connections have timeouts to check
-_SCAN_INTERVAL_S: Final = 0.1  # the TTL scan steps at most this often, 64 + live/8 slots a step
+_SCAN_INTERVAL_S: Final = 0.1  # the TTL scan steps at most this often (see _scan_ttl)
 _MAX_WAIT_S: Final = 3600.0  # longest single wait; the loop re-checks its timers after it
 _STEPS_PER_TURN: Final = 4096  # fiber steps per turn before IO gets its turn again
 _BUFFER_GROUP: Final = 0
@@ -187,6 +188,7 @@ class Loop:
         self._rearm: list[Conn] = []
         self._ttl_cursor = 0
         self._next_scan = 0.0
+        self._last_scan = 0.0
         self._wake_fd = -1
         self._wake_buf = bytearray(_WAKE_BYTES)
         self._thread_id: int | None = None
@@ -700,19 +702,23 @@ class Loop:
                 hooks.remove(hook)
 
     def _scan_ttl(self) -> None:
+        """Check a share of the live connections' timeouts: every connection once per
+        `_TTL_TICK_S`, in steps at most every `_SCAN_INTERVAL_S` (a busy loop spreads the
+        pass over its turns; an idle one, woken by the tick, checks them all at once)."""
         now = self.now
         if now < self._next_scan:
             return
+        elapsed = now - self._last_scan
         self._next_scan = now + _SCAN_INTERVAL_S
+        self._last_scan = now
         pool = self._pool
         live = len(pool)
         if not live:
             return
         idle = self.idle_timeout_s if self.idle_timeout_s is not None else float("inf")
         write = self.write_timeout_s if self.write_timeout_s is not None else float("inf")
-        budget = min(live, 64 + live // 8)
+        budget = min(live, max(64, math.ceil(live * elapsed / _TTL_TICK_S)))
         cursor = self._ttl_cursor
-        now = self.now
         conns = self._conns
         for _ in range(budget):
             if cursor >= len(pool):

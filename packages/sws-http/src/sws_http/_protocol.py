@@ -45,7 +45,7 @@ _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 class HttpProtocol:
     """Parses requests from a connection, runs their handlers, writes the responses."""
 
-    __slots__ = ("_body", "_busy", "_eof", "_request", "app", "conn", "parser")
+    __slots__ = ("_body", "_busy", "_eof", "_request", "_started", "app", "conn", "parser")
 
     def __init__(self, app: Server, conn: Conn) -> None:
         self.app = app
@@ -55,14 +55,34 @@ class HttpProtocol:
         self._body: list[bytes] = []
         self._busy = False  # a handler is running; later requests wait
         self._eof = False  # the client has finished sending
+        self._started = 0.0  # when the request being received began to arrive (0: none)
         conn.idle_timeout_s = app.keep_alive_timeout_s
 
     # --- TcpProtocol --------------------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
         self.parser.feed(data)
-        if not self._busy:
-            self._process()
+        if self._busy:
+            return
+        now = self.conn.loop.now
+        if not self._started:
+            self._started = now
+        elif now - self._started > self.app.request_timeout_s:
+            log.info("request from %s too slow: 408", self.conn.peer)
+            self._answer_error(408)
+            return
+        self._process()
+        self._watch_slow_request()
+
+    def _watch_slow_request(self) -> None:
+        """A request cut short waits at most `request_timeout_s`, in silence or not: the
+        deadline above catches a client that drips bytes, the shorter idle timeout one
+        that stops sending (slowloris)."""
+        if self.parser.mid_request:
+            self.conn.idle_timeout_s = self.app.request_timeout_s
+        else:
+            self._started = 0.0
+            self.conn.idle_timeout_s = self.app.keep_alive_timeout_s
 
     def eof_received(self) -> None:
         self._eof = True
@@ -111,6 +131,7 @@ class HttpProtocol:
         self._body = []
         ctx = Context(request, unquote(request.path), body, self.conn)
         self._busy = True
+        self._started = 0.0
         try:
             result = self.app._dispatch(ctx)
         except Exception:
@@ -173,6 +194,10 @@ class HttpProtocol:
             self._process()  # pipelined requests already buffered go next
             if self._eof and not self._busy:
                 self.conn.close()  # the client finished sending and everything is answered
+            elif not self._busy:
+                if self.parser.mid_request:
+                    self._started = self.conn.loop.now
+                self._watch_slow_request()
 
     def _answer_500(self, ctx: Context) -> None:
         ctx.response_headers = []

@@ -34,6 +34,7 @@ from sws_http.proto import (
 
 Middleware = Callable[[Context, Callable[[], Any]], Any]
 DEFAULT_KEEP_ALIVE_TIMEOUT_S: Final = 75.0  # idle keep-alive connections; nginx's default
+DEFAULT_REQUEST_TIMEOUT_S: Final = 30.0  # to receive one whole request; nginx: 60 (head)
 
 
 class Server:
@@ -43,6 +44,8 @@ class Server:
         max_header_bytes / max_headers / max_target_bytes / max_body_bytes: request
             limits (see `sws_http.proto.RequestParser`), answered 431/431/414/413.
         keep_alive_timeout_s: how long an idle keep-alive connection stays open.
+        request_timeout_s: how long one request may take to arrive (slowloris defense):
+            a client still sending after it gets 408, one gone silent is closed.
     """
 
     def __init__(
@@ -53,6 +56,7 @@ class Server:
         max_target_bytes: int = DEFAULT_MAX_TARGET_BYTES,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         keep_alive_timeout_s: float = DEFAULT_KEEP_ALIVE_TIMEOUT_S,
+        request_timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S,
     ) -> None:
         self.router = Router()
         self.limits = {
@@ -62,6 +66,7 @@ class Server:
             "max_body_bytes": max_body_bytes,
         }
         self.keep_alive_timeout_s = keep_alive_timeout_s
+        self.request_timeout_s = request_timeout_s
         self.loop: Loop | None = None
         self._middleware: list[Middleware] = []
         self._date = b""

@@ -139,6 +139,13 @@ class RequestParser:
         return NEED_DATA
 
     @property
+    def mid_request(self) -> bool:
+        """Whether part of a request has arrived and the rest has not (a slow client)."""
+        if self._state == _HEAD:
+            return bool(self._buf.strip(b"\r\n"))
+        return self._state not in (_CLOSED, _ERROR)
+
+    @property
     def closed(self) -> bool:
         """Whether the last request forbade another one on this connection."""
         return self._state == _CLOSED
