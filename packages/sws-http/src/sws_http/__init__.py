@@ -11,13 +11,25 @@
     app.run("127.0.0.1", 8080)
 
 `sws_http.proto` is the strict, sans-IO HTTP/1.1 parser and response writer the server is
-built on. Still to come: process workers with SO_REUSEPORT and a CLI, streaming and
-deferred responses.
+built on. `ctx.defer()` answers later from any thread; `ctx.stream()` sends a chunked body
+piece by piece from a generator or async handler. Still to come: process workers with
+SO_REUSEPORT and a CLI.
 """
 
 from sws_http._context import Context, QueryParams
+from sws_http._later import DeferredResponse, ResponseStream
 from sws_http._protocol import HttpProtocol
 from sws_http._router import Match, Route, Router
 from sws_http._server import Server
 
-__all__ = ["Context", "HttpProtocol", "Match", "QueryParams", "Route", "Router", "Server"]
+__all__ = [
+    "Context",
+    "DeferredResponse",
+    "HttpProtocol",
+    "Match",
+    "QueryParams",
+    "ResponseStream",
+    "Route",
+    "Router",
+    "Server",
+]

@@ -16,10 +16,12 @@ import json as _json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
+from sws_http._later import DeferredResponse, ResponseStream
 from sws_http.proto import Headers, Request
 
 if TYPE_CHECKING:
     from sws_core import Conn
+    from sws_http._protocol import HttpProtocol
 
 
 class Context:
@@ -29,6 +31,7 @@ class Context:
         "_query",
         "body",
         "conn",
+        "later",
         "params",
         "path",
         "request",
@@ -43,6 +46,7 @@ class Context:
         self.body = body
         self.conn = conn
         self.params: dict[str, str] = {}
+        self.later: Any = None  # a DeferredResponse or ResponseStream, once asked for
         self._query: dict[str, list[str]] | None = None
         self.status = 204
         self.response_headers: list[tuple[str, str]] = []
@@ -127,6 +131,36 @@ class Context:
     def header(self, name: str, value: str) -> None:
         """Add a response header (checked for CR/LF when the response is written)."""
         self.response_headers.append((name, value))
+
+    def defer(self) -> DeferredResponse:
+        """Answer later, from any thread: the handler returns without a response.
+
+        Raises:
+            RuntimeError: the context has no connection, or already defers or streams.
+        """
+        deferred = DeferredResponse(self, self._protocol("defer"))
+        self.later = deferred
+        return deferred
+
+    def stream(self, status: int = 200,
+               content_type: str = "application/octet-stream") -> ResponseStream:  # fmt: skip
+        """Start a streamed (chunked) response; the head is sent at once. For generator
+        and async handlers: `yield from stream.write(data)` sends each piece.
+
+        Raises:
+            RuntimeError: the context has no connection, or already defers or streams.
+        """
+        stream = ResponseStream(self._protocol("stream"), self, status, content_type)
+        self.later = stream
+        return stream
+
+    def _protocol(self, what: str) -> HttpProtocol:
+        if self.later is not None:
+            raise RuntimeError(f"{what}: this response is already deferred or streamed")
+        protocol = getattr(self.conn, "protocol", None)
+        if protocol is None:
+            raise RuntimeError(f"{what} needs a live connection")
+        return protocol  # type: ignore[no-any-return]
 
     def set_status(self, status: int) -> None:
         """Set the status, keeping the body."""

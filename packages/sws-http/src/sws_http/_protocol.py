@@ -23,6 +23,7 @@ from urllib.parse import unquote
 
 from sws_core import BrokenResourceError, ClosedResourceError, Conn, Op
 from sws_http._context import Context
+from sws_http._later import DeferredResponse, ResponseStream
 from sws_http.proto import (
     NEED_DATA,
     REASONS,
@@ -140,6 +141,8 @@ class HttpProtocol:
             return
         if inspect.isgenerator(result) or inspect.iscoroutine(result):
             self.conn.loop.go(self._run_fiber(ctx, result))
+        elif isinstance(ctx.later, DeferredResponse):
+            pass  # answered later, through _deferred_done
         else:
             self._respond(ctx)
 
@@ -159,11 +162,31 @@ class HttpProtocol:
 
     # --- responses ----------------------------------------------------------------------------
 
+    def _deferred_done(self, ctx: Context, build: Any) -> None:
+        """On the IO thread: a deferred response was given; write it."""
+        if self.conn.state != 0:
+            return  # the client is gone
+        try:
+            build(ctx)
+            self.conn.loop.run_deferred_hooks()
+        except Exception:
+            log.exception("deferred response for %s %s failed", ctx.method, ctx.target)
+            self._answer_500(ctx)
+            return
+        self._respond(ctx)
+
     def _respond(self, ctx: Context) -> None:
         request = ctx.request
         conn = self.conn
         if conn.state != 0:  # closed while the handler ran
             return
+        later = ctx.later
+        if isinstance(later, ResponseStream):
+            later.end()
+            self._finish(request.keep_alive and not conn.loop.stopping)
+            return
+        if isinstance(later, DeferredResponse) and not later._done:
+            return  # the handler returned; the answer comes through _deferred_done
         keep_alive = request.keep_alive and not conn.loop.stopping
         body = ctx.response_body
         try:

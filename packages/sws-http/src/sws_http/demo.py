@@ -11,6 +11,8 @@ Routes:
     GET  /worker         work done on a worker thread, answered from a generator handler
     GET  /sleep          an async handler that waits 50 ms without blocking the loop
     GET  /html           a small HTML page
+    GET  /stream         a chunked response streamed piece by piece
+    GET  /defer          an answer given 20 ms later by another thread
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import logging
+import threading
 from collections.abc import Generator
 from typing import Any
 
@@ -88,6 +91,20 @@ def page(ctx: Context) -> None:
         '<ul><li><a href="/json">/json</a></li><li><a href="/users/7">/users/7</a></li>'
         '<li><a href="/worker">/worker</a></li></ul></body></html>'
     )
+
+
+@app.get("/stream")
+def stream(ctx: Context) -> Generator[Op, Any, None]:
+    body = ctx.stream(content_type="text/plain; charset=utf-8")
+    for i in range(5):
+        yield from body.write(f"piece {i}\n".encode())
+        yield from sleep(0.01)
+
+
+@app.get("/defer")
+def defer(ctx: Context) -> None:
+    later = ctx.defer()
+    threading.Timer(0.02, later.text, ("answered by another thread",)).start()
 
 
 def main() -> None:
