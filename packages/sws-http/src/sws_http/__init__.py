@@ -12,8 +12,8 @@
 
 `sws_http.proto` is the strict, sans-IO HTTP/1.1 parser and response writer the server is
 built on. `ctx.defer()` answers later from any thread; `ctx.stream()` sends a chunked body
-piece by piece from a generator or async handler. Still to come: process workers with
-SO_REUSEPORT and a CLI.
+piece by piece from a generator or async handler. `app.run(host, port, workers=N)` (or the
+CLI, `sws-http module:app --workers N`) serves from N processes sharing the port.
 """
 
 from sws_http._context import Context, QueryParams

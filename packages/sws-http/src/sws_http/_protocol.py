@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from sws_http._server import Server
 
 log = logging.getLogger("sws_http")
+access_log = logging.getLogger("sws_http.access")
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
@@ -206,6 +207,16 @@ class HttpProtocol:
             conn.write(head)
         else:
             conn.write(head + body)
+        if self.app.access_log:
+            access_log.info(
+                '%s "%s %s HTTP/%s" %d %d',
+                conn.peer[0],
+                request.method,
+                request.target,
+                request.http_version,
+                ctx.status,
+                len(body),
+            )
         self._finish(keep_alive)
 
     def _finish(self, keep_alive: bool) -> None:

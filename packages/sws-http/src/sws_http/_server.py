@@ -21,7 +21,9 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from sws_core import Conn, Listener, Loop
+from sws_core._loop import DEFAULT_GRACE_S
 from sws_http._context import Context
+from sws_http._processes import reserve_port, serve_processes
 from sws_http._protocol import HttpProtocol
 from sws_http._router import Handler, Router
 from sws_http.proto import (
@@ -46,6 +48,7 @@ class Server:
         keep_alive_timeout_s: how long an idle keep-alive connection stays open.
         request_timeout_s: how long one request may take to arrive (slowloris defense):
             a client still sending after it gets 408, one gone silent is closed.
+        access_log: log one line per response (logger "sws_http.access", INFO).
     """
 
     def __init__(
@@ -57,6 +60,7 @@ class Server:
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         keep_alive_timeout_s: float = DEFAULT_KEEP_ALIVE_TIMEOUT_S,
         request_timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S,
+        access_log: bool = False,
     ) -> None:
         self.router = Router()
         self.limits = {
@@ -67,6 +71,7 @@ class Server:
         }
         self.keep_alive_timeout_s = keep_alive_timeout_s
         self.request_timeout_s = request_timeout_s
+        self.access_log = access_log
         self.loop: Loop | None = None
         self._middleware: list[Middleware] = []
         self._date = b""
@@ -117,8 +122,9 @@ class Server:
 
     # --- serving ------------------------------------------------------------------------------
 
-    def listen(self, loop: Loop, host: str = "127.0.0.1", port: int = 8080,
-               **options: Any) -> Listener:  # fmt: skip
+    def listen(
+        self, loop: Loop, host: str = "127.0.0.1", port: int = 8080, **options: Any
+    ) -> Listener:
         """Serve this app on `loop` at `host:port` (before or while the loop runs)."""
         self.loop = loop
 
@@ -127,11 +133,52 @@ class Server:
 
         return loop.listen(host, port, protocol=protocol, **options)
 
-    def run(self, host: str = "127.0.0.1", port: int = 8080, **loop_options: Any) -> None:
-        """Serve until SIGINT/SIGTERM (a graceful stop); `loop_options` go to `Loop`."""
-        loop = Loop(**loop_options)
-        self.listen(loop, host, port)
-        loop.run()
+    def run(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        *,
+        workers: int = 1,
+        threads: int = 0,
+        ready: Callable[[str, int], Any] | None = None,
+        **loop_options: Any,
+    ) -> None:
+        """Serve until SIGINT/SIGTERM (a graceful stop).
+
+        Args:
+            host / port: where to listen (port 0: a free port, told to `ready`).
+            workers: processes, each with its own IO thread, sharing the port with
+                SO_REUSEPORT; the parent restarts a crashed one and forwards the stop.
+            threads: worker threads per process for `to_worker` / `loop.submit`.
+            ready: called with the host and the real port once serving starts.
+            loop_options: more `sws_core.Loop` keyword arguments (limits, timeouts).
+        """
+        if workers <= 1:
+            loop = Loop(workers=threads, **loop_options)
+            listener = self.listen(loop, host, port)
+            if ready is not None:
+                loop.go(ready, host, listener.port)
+            loop.run()
+            return
+        holder = reserve_port(host, port)
+        real_port = holder.getsockname()[1]
+
+        def worker(index: int) -> None:
+            holder.close()  # the parent's placeholder: this process listens on its own
+            loop = Loop(workers=threads, **loop_options)
+            self.listen(loop, host, real_port, reuse_port=True)
+            loop.run()
+
+        grace_s = loop_options.get("grace_s", DEFAULT_GRACE_S)
+        try:
+            serve_processes(
+                workers,
+                worker,
+                grace_s=grace_s,
+                on_started=(lambda: ready(host, real_port)) if ready else None,
+            )
+        finally:
+            holder.close()
 
     def date(self) -> bytes:
         """The `Date` value, computed at most once a second."""

@@ -113,9 +113,12 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8080)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    print(f"sws-http demo on http://{args.host}:{args.port}/", flush=True)
-    app.run(args.host, args.port, workers=2)
+    app.run(args.host, args.port, threads=2, ready=_announce)
     print("stopped", flush=True)
+
+
+def _announce(host: str, port: int) -> None:
+    print(f"sws-http demo on http://{host}:{port}/", flush=True)
 
 
 if __name__ == "__main__":
