@@ -11,18 +11,33 @@ class Headers:
     """Header fields in arrival order: names lower-cased, values as sent (latin-1 text).
 
     Repeated fields are kept, each as its own entry; `get` returns the first, `get_all`
-    every one.
+    every one. A parser may hand over the raw, already validated field section instead of
+    a list: it is split into fields only when a handler first looks (most never look at
+    most fields, and splitting them is most of the cost of a request head in Python).
     """
 
-    __slots__ = ("_fields",)
+    __slots__ = ("_fields", "_raw")
 
-    def __init__(self, fields: list[tuple[str, str]] | None = None) -> None:
-        self._fields = fields if fields is not None else []
+    def __init__(self, fields: list[tuple[str, str]] | None = None, *, raw: bytes = b"") -> None:
+        self._fields = fields if fields is not None else ([] if not raw else None)
+        self._raw = raw
+
+    @property
+    def fields(self) -> list[tuple[str, str]]:
+        """The `(name, value)` pairs, in order (split from the raw section on first use)."""
+        fields = self._fields
+        if fields is None:
+            fields = []
+            for line in self._raw.decode("latin-1").split("\r\n"):
+                name, _, value = line.partition(":")
+                fields.append((name.lower(), value.strip(" \t")))
+            self._fields = fields
+        return fields
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of field `name` (any case), or `default`."""
         name = name.lower()
-        for n, v in self._fields:
+        for n, v in self.fields:
             if n == name:
                 return v
         return default
@@ -30,26 +45,26 @@ class Headers:
     def get_all(self, name: str) -> list[str]:
         """Every value of field `name` (any case), in order."""
         name = name.lower()
-        return [v for n, v in self._fields if n == name]
+        return [v for n, v in self.fields if n == name]
 
     def items(self) -> list[tuple[str, str]]:
         """The `(name, value)` pairs, in order (a copy)."""
-        return list(self._fields)
+        return list(self.fields)
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self.get(name) is not None
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
-        return iter(self._fields)
+        return iter(self.fields)
 
     def __len__(self) -> int:
-        return len(self._fields)
+        return len(self.fields)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Headers) and self._fields == other._fields
+        return isinstance(other, Headers) and self.fields == other.fields
 
     def __repr__(self) -> str:
-        return f"Headers({self._fields!r})"
+        return f"Headers({self.fields!r})"
 
 
 @dataclass(slots=True, eq=False)

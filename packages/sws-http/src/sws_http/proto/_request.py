@@ -40,6 +40,17 @@ _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # field-value: VCHAR, obs-text, SP and HTAB; anything else (NUL, CR, LF, other controls,
 # DEL) is refused (RFC 9110 §5.5).
 _BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+# A whole field section in one pass: "token:" then a value of VCHAR/obs-text/SP/HTAB,
+# lines joined by CRLF (RFC 9110 §5.5, RFC 9112 §5); empty for no fields.
+_FIELD_BLOCK = re.compile(
+    rb"(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\x09\x20-\x7e\x80-\xff]*"
+    rb"(?:\r\n[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\x09\x20-\x7e\x80-\xff]*)*)?"
+)
+# The fields that decide framing and routing, found in the raw section in one pass.
+_SPECIAL_FIELD = re.compile(
+    rb"(?:^|(?<=\n))(host|content-length|transfer-encoding|connection|expect):([^\r]*)",
+    re.IGNORECASE,
+)
 _TARGET = re.compile(rb"[\x21-\x7e]+")  # visible ASCII only, no space or control
 _VERSION = re.compile(rb"HTTP/([0-9])\.([0-9])")
 _HEX = re.compile(rb"[0-9A-Fa-f]+")
@@ -219,8 +230,19 @@ class RequestParser:
         unless the section ends before it.
         """
         buf = self._buf
-        n = len(buf)
         end = buf.find(b"\r\n\r\n")
+        # The usual case first: a whole, clean section within every limit.
+        if 0 <= end <= limit - 4:
+            stop = end + 4  # every CR and LF paired as CRLF, no NUL: byte counts, in C
+            crlf = buf.count(b"\r\n", 0, stop)
+            if (
+                buf.count(b"\r", 0, stop) == crlf
+                and buf.count(b"\n", 0, stop) == crlf
+                and buf.find(b"\x00", 0, stop) < 0
+                and (first_line_limit is None or buf.find(b"\r\n", 0, first_line_limit + 2) >= 0)
+            ):
+                return end
+        n = len(buf)
         done_at = end + 4 if end >= 0 else n + 1  # input length that completes the section
         bad = _BAD_HEAD.search(buf, 0, min(n, done_at))
         errors = []
@@ -232,8 +254,13 @@ class RequestParser:
         if first_line_limit is not None:
             line_end = buf.find(b"\r\n", 0, first_line_limit + 2)
             if line_end < 0 or line_end > first_line_limit:
-                errors.append((first_line_limit + 1, 414,
-                               f"request line longer than {first_line_limit} bytes"))  # fmt: skip
+                errors.append(
+                    (
+                        first_line_limit + 1,
+                        414,
+                        f"request line longer than {first_line_limit} bytes",
+                    )
+                )
         errors.append((limit + 1, 431, f"{what} longer than {limit} bytes"))
         at, status, message = min(errors)
         if at <= n and at <= done_at:
@@ -241,10 +268,28 @@ class RequestParser:
         return end if done_at <= n else -1
 
     def _request_from_head(self, head: bytes) -> Request:
-        lines = head.split(b"\r\n")
-        method, target, version = self._request_line(lines[0])
-        fields = self._fields(lines[1:], "header")
-        return self._build_request(method, target, version, fields)
+        line_end = head.find(b"\r\n")
+        if line_end < 0:
+            line_end = len(head)
+        method, target, version = self._request_line(head[:line_end])
+        block = head[line_end + 2 :]
+        if block.count(b"\r\n") >= self.max_headers:
+            self._fail(f"more than {self.max_headers} header fields", 431)
+        if _FIELD_BLOCK.fullmatch(block):
+            # One regex pass checked every field; only the framing ones are looked at now.
+            headers = Headers(raw=block)
+            special: dict[str, list[str]] = {}
+            for m in _SPECIAL_FIELD.finditer(block):
+                name = m.group(1).decode("ascii").lower()
+                special.setdefault(name, []).append(m.group(2).decode("latin-1").strip(" \t"))
+        else:
+            fields = self._fields(block.split(b"\r\n") if block else [], "header")
+            headers = Headers(fields)
+            special = {}
+            for name, value in fields:
+                if name in _FRAMING_FIELDS:
+                    special.setdefault(name, []).append(value)
+        return self._build_request(method, target, version, headers, special)
 
     def _request_line(self, line: bytes) -> tuple[bytes, bytes, str]:
         parts = line.split(b" ")
@@ -254,8 +299,9 @@ class RequestParser:
         if not _TOKEN.fullmatch(method):
             self._fail("invalid method")
         if len(target) > self.max_target_bytes:
-            self._fail(f"request-target of {len(target)} bytes exceeds "
-                       f"{self.max_target_bytes}", 414)  # fmt: skip
+            self._fail(
+                f"request-target of {len(target)} bytes exceeds {self.max_target_bytes}", 414
+            )
         if not _TARGET.fullmatch(target):
             self._fail("invalid request-target")
         match = _VERSION.fullmatch(version)
@@ -269,6 +315,19 @@ class RequestParser:
     def _fields(self, lines: list[bytes], what: str) -> list[tuple[str, str]]:
         if len(lines) > self.max_headers:
             self._fail(f"{len(lines)} {what} fields exceed {self.max_headers}", 431)
+        if not lines:
+            return []
+        block = b"\r\n".join(lines)
+        if _FIELD_BLOCK.fullmatch(block):
+            # One regex pass has checked every name and value: split without re-checking.
+            fields = []
+            for line in block.decode("latin-1").split("\r\n"):
+                name, _, value = line.partition(":")
+                fields.append((name.lower(), value.strip(" \t")))
+            return fields
+        return self._fields_slow(lines, what)  # finds and names the first bad field
+
+    def _fields_slow(self, lines: list[bytes], what: str) -> list[tuple[str, str]]:
         fields = []
         for line in lines:
             if line[:1] in (b" ", b"\t"):
@@ -283,15 +342,15 @@ class RequestParser:
         return fields
 
     def _build_request(
-        self, method: bytes, target: bytes, version: str, fields: list[tuple[str, str]]
+        self,
+        method: bytes,
+        target: bytes,
+        version: str,
+        headers: Headers,
+        special: dict[str, list[str]],
     ) -> Request:
-        headers = Headers(fields)
         method_s = method.decode("ascii")
         target_s = target.decode("ascii")
-        special: dict[str, list[str]] = {}  # the fields that decide framing, in one pass
-        for name, value in fields:
-            if name in _FRAMING_FIELDS:
-                special.setdefault(name, []).append(value)
         hosts = special.get("host", [])
         if len(hosts) > 1:
             self._fail("more than one Host field")
@@ -309,8 +368,10 @@ class RequestParser:
         chunked = self._chunked(special.get("transfer-encoding"), version)
         if chunked and content_length is not None:
             self._fail("both Content-Length and Transfer-Encoding")  # RFC 9112 §6.3
-        connection = {t.strip().lower() for v in special.get("connection", ())
-                      for t in v.split(",")}  # fmt: skip
+        conn_values = special.get("connection")
+        connection: set[str] | tuple[()] = (
+            {t.strip().lower() for v in conn_values for t in v.split(",")} if conn_values else ()
+        )
         if version == "1.1":
             keep_alive = "close" not in connection
         else:
@@ -491,6 +552,14 @@ class RequestParser:
         return EndOfMessage(trailers)
 
     def __repr__(self) -> str:
-        names = ("HEAD", "BODY", "CHUNK_SIZE", "CHUNK_DATA", "CHUNK_END", "TRAILERS",
-                 "CLOSED", "ERROR")  # fmt: skip
+        names = (
+            "HEAD",
+            "BODY",
+            "CHUNK_SIZE",
+            "CHUNK_DATA",
+            "CHUNK_END",
+            "TRAILERS",
+            "CLOSED",
+            "ERROR",
+        )
         return f"<RequestParser state={names[self._state]} buffered={len(self._buf)}>"
