@@ -38,6 +38,7 @@ bench: install
 	$(BIN)/python bench/uring_nop.py
 	$(BIN)/python bench/tcp_echo.py
 	$(BIN)/python bench/idle_conns.py
+	$(BIN)/python bench/http.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -524,13 +524,14 @@ class Conn:
         """The fd is closed: wake whoever waits on this connection, then report the loss."""
         self.state = FREED
         loop = self.loop
-        cancelled = Cancelled(f"{self!r} closed")
-        for fiber in self._writers or ():
-            loop._throw(fiber, cancelled)
-        self._writers = None
-        if self._reader is not None:
-            loop._throw(self._reader, cancelled)
-            self._reader = None
+        if self._writers or self._reader is not None:  # built only when someone waits
+            cancelled = Cancelled(f"{self!r} closed")
+            for fiber in self._writers or ():
+                loop._throw(fiber, cancelled)
+            self._writers = None
+            if self._reader is not None:
+                loop._throw(self._reader, cancelled)
+                self._reader = None
         self._rbuf = None
         protocol, self.protocol = self.protocol, None
         if protocol is not None:
