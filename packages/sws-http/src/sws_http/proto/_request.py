@@ -153,7 +153,8 @@ class RequestParser:
     def mid_request(self) -> bool:
         """Whether part of a request has arrived and the rest has not (a slow client)."""
         if self._state == _HEAD:
-            return bool(self._buf.strip(b"\r\n"))
+            buf = self._buf
+            return bool(buf) and (buf[0] != 13 or bool(buf.strip(b"\r\n")))
         return self._state not in (_CLOSED, _ERROR)
 
     @property

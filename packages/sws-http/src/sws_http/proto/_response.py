@@ -46,6 +46,40 @@ _BAD_BYTES = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _FRAMING = frozenset({"content-length", "transfer-encoding", "connection"})
 
 
+# Header lines already checked, by (name, value): a server answers with the same few
+# fields again and again. Bounded: cleared when full.
+_MAX_CHECKED: Final = 1024
+_checked_lines: dict[tuple[str, str], bytes] = {}
+_checked_fixed_lines: dict[tuple[bytes, bytes], bytes] = {}
+
+
+def _header_line(name: str, value: str) -> bytes:
+    """Check one header field and return its line; remember it for next time."""
+    if not _TOKEN.fullmatch(name):
+        raise ValueError(f"header name {name!r} is not a token")
+    if _BAD_VALUE.search(value):
+        raise ValueError(f"header {name!r} has a control character (CR, LF, NUL, ...)")
+    if name.lower() in _FRAMING:
+        raise ValueError(f"{name} is set from response_head's arguments")
+    line = f"{name}: {value}\r\n".encode("latin-1")
+    if len(_checked_lines) >= _MAX_CHECKED:
+        _checked_lines.clear()
+    _checked_lines[name, value] = line
+    return line
+
+
+def _checked_fixed(name: bytes, value: bytes) -> bytes:
+    line = _checked_fixed_lines.get((name, value))
+    if line is None:
+        if _BAD_BYTES.search(value):
+            raise ValueError(f"the {name.decode()} value has a control character (CR, LF, ...)")
+        line = name + b": " + value + b"\r\n"
+        if len(_checked_fixed_lines) >= _MAX_CHECKED:
+            _checked_fixed_lines.clear()
+        _checked_fixed_lines[name, value] = line
+    return line
+
+
 def http_date(timestamp: float) -> bytes:
     """An IMF-fixdate for the `Date` field (RFC 9110 §5.6.7), e.g. for a cached value
     the server refreshes once a second."""
@@ -90,21 +124,14 @@ def response_head(
         line = f"HTTP/1.1 {status} \r\n".encode("ascii")
     parts = [line]
     if date is not None:
-        if _BAD_BYTES.search(date):
-            raise ValueError("the Date value has a control character (CR, LF, NUL, ...)")
-        parts.append(b"date: " + date + b"\r\n")
+        parts.append(_checked_fixed(b"date", date))
     if server is not None:
-        if _BAD_BYTES.search(server):
-            raise ValueError("the Server value has a control character (CR, LF, NUL, ...)")
-        parts.append(b"server: " + server + b"\r\n")
-    for name, value in headers:
-        if not _TOKEN.fullmatch(name):
-            raise ValueError(f"header name {name!r} is not a token")
-        if _BAD_VALUE.search(value):
-            raise ValueError(f"header {name!r} has a control character (CR, LF, NUL, ...)")
-        if name.lower() in _FRAMING:
-            raise ValueError(f"{name} is set from response_head's arguments")
-        parts.append(f"{name}: {value}\r\n".encode("latin-1"))
+        parts.append(_checked_fixed(b"server", server))
+    for field in headers:
+        line = _checked_lines.get(field) if type(field) is tuple else None
+        if line is None:
+            line = _header_line(*field)
+        parts.append(line)
     if status >= 200 and status not in (204, 304):
         if chunked:
             if content_length is not None:
