@@ -7,6 +7,7 @@ benchmark, not here.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 from datetime import UTC, datetime
@@ -14,9 +15,16 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))  # bench/ is no package
-
-import harness
+# bench/ is no package, and must not go on sys.path: bench/http.py would shadow the
+# standard library's http package for every later test in this process.
+_spec = importlib.util.spec_from_file_location(
+    "harness", Path(__file__).resolve().parents[1] / "bench" / "harness.py"
+)
+assert _spec is not None
+assert _spec.loader is not None
+harness = importlib.util.module_from_spec(_spec)
+sys.modules["harness"] = harness  # dataclasses look their module up by name
+_spec.loader.exec_module(harness)
 
 # Captured from `wrk -t1 -c64 -d1s --latency` (wrk 4.1.0) on this machine.
 WRK_OUTPUT = """\

@@ -31,7 +31,7 @@ from sws_core._errors import (
 )
 from sws_core._fiber import Event, Fiber
 from sws_core._listener import Listener
-from sws_core._loop import IO_QUANTUM, Loop, LoopStatistics
+from sws_core._loop import DEFAULT_GRACE_S, IO_QUANTUM, Loop, LoopStatistics
 from sws_core._ops import (
     Connect,
     Op,
@@ -48,6 +48,7 @@ from sws_core._pipe import Pipe
 from sws_core._slots import SlotPool, pack_user_data, unpack_user_data
 
 __all__ = [
+    "DEFAULT_GRACE_S",
     "IO_QUANTUM",
     "BrokenResourceError",
     "BusyResourceError",

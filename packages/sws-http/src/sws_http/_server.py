@@ -20,8 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Final
 
-from sws_core import Conn, Listener, Loop
-from sws_core._loop import DEFAULT_GRACE_S
+from sws_core import DEFAULT_GRACE_S, Conn, Listener, Loop
 from sws_http._context import Context
 from sws_http._processes import reserve_port, serve_processes
 from sws_http._protocol import HttpProtocol
