@@ -132,3 +132,22 @@ def test_head_of_a_stream_has_no_body(serve: Callable[..., Any]) -> None:
         data = read_all(sock)
     assert data.startswith(b"HTTP/1.1 200 ")
     assert data.endswith(b"\r\n\r\n")
+
+
+def test_access_log_has_one_line_per_response(
+    serve: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    app = later_app()
+    app.access_log = True
+    port = serve(app).port
+    with (
+        caplog.at_level("INFO", logger="sws_http.access"),
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=WAIT_S) as client,
+    ):
+        client.get("/after?x=1")
+        client.get("/nope")
+    lines = [r.getMessage() for r in caplog.records if r.name == "sws_http.access"]
+    assert lines == [
+        '127.0.0.1 "GET /after?x=1 HTTP/1.1" 200 5',
+        '127.0.0.1 "GET /nope HTTP/1.1" 404 9',
+    ]

@@ -210,3 +210,19 @@ def test_a_second_redirect_replaces_the_first() -> None:
     ctx.redirect("/second", 301)
     assert ctx.status == 301
     assert [v for n, v in ctx.response_headers if n.lower() == "location"] == ["/second"]
+
+
+def test_defer_and_stream_need_a_connection_and_only_one_of_them() -> None:
+    from sws_http import Context
+    from sws_http.proto import NEED_DATA, Request, RequestParser
+
+    parser = RequestParser()
+    parser.feed(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+    request = parser.next_event()
+    assert isinstance(request, Request)
+    assert parser.next_event() is not NEED_DATA
+    ctx = Context(request, "/", b"", None)
+    with pytest.raises(RuntimeError, match="needs a live connection"):
+        ctx.defer()
+    with pytest.raises(RuntimeError, match="needs a live connection"):
+        ctx.stream()
