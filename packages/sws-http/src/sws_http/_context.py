@@ -171,7 +171,8 @@ class Context:
 
     def _replace_header(self, name: str, value: str) -> None:
         """Set a single-valued header, dropping earlier values of it."""
-        self.response_headers = [h for h in self.response_headers if h[0].lower() != name]
+        if self.response_headers:
+            self.response_headers = [h for h in self.response_headers if h[0].lower() != name]
         self.response_headers.append((name, value))
 
     def __repr__(self) -> str:

@@ -224,6 +224,10 @@ class HttpProtocol:
         self._request = None
         if not keep_alive:
             self.conn.close()
+        elif not self.parser.buffered and not self._eof and self.conn.state == 0:
+            # The usual case: nothing more to parse; wait for the next request.
+            self._started = 0.0
+            self.conn.idle_timeout_s = self.app.keep_alive_timeout_s
         elif self.conn.state == 0:
             self._process()  # pipelined requests already buffered go next
             if self._eof and not self._busy:

@@ -51,6 +51,8 @@ _SPECIAL_FIELD = re.compile(
     rb"(?:^|(?<=\n))(host|content-length|transfer-encoding|connection|expect):([^\r]*)",
     re.IGNORECASE,
 )
+# A well-formed HTTP/1.0 or 1.1 request line, in one pass (RFC 9112 §3).
+_REQUEST_LINE = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP/1\.([01])")
 _TARGET = re.compile(rb"[\x21-\x7e]+")  # visible ASCII only, no space or control
 _VERSION = re.compile(rb"HTTP/([0-9])\.([0-9])")
 _HEX = re.compile(rb"[0-9A-Fa-f]+")
@@ -148,6 +150,11 @@ class RequestParser:
         if self._eof and (self._buf.strip(b"\r\n") or self._state not in (_HEAD, _CLOSED)):
             self._fail("connection closed in the middle of a request", 400)
         return NEED_DATA
+
+    @property
+    def buffered(self) -> int:
+        """How many received bytes wait to be parsed."""
+        return len(self._buf)
 
     @property
     def mid_request(self) -> bool:
@@ -293,7 +300,10 @@ class RequestParser:
         return self._build_request(method, target, version, headers, special)
 
     def _request_line(self, line: bytes) -> tuple[bytes, bytes, str]:
-        parts = line.split(b" ")
+        m = _REQUEST_LINE.fullmatch(line)
+        if m is not None and len(m.group(2)) <= self.max_target_bytes:  # the usual case
+            return m.group(1), m.group(2), "1.1" if m.group(3) == b"1" else "1.0"
+        parts = line.split(b" ")  # find and name what is wrong
         if len(parts) != 3:
             self._fail("request line is not 'method SP target SP version'")
         method, target, version = parts
