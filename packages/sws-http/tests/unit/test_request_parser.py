@@ -934,3 +934,12 @@ def test_invalid_host_value_rejected(host: bytes) -> None:
     _, error, _ = parse(b"GET / HTTP/1.1\r\nHost: " + host + b"\r\n\r\n")
     assert error is not None
     assert error.status_hint == 400
+
+
+@pytest.mark.parametrize("target", [b"/a#b", b"/a?x=1#f", b"/#"])
+def test_a_fragment_in_the_target_is_refused(target: bytes) -> None:
+    # RFC 9112 §3.2: a request-target has no fragment; a client strips it before sending.
+    events, error, _ = parse(b"GET " + target + b" HTTP/1.1\r\n" + H + b"\r\n")
+    assert events == []
+    assert error is not None
+    assert error.status_hint == 400

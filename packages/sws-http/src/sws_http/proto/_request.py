@@ -302,6 +302,8 @@ class RequestParser:
     def _request_line(self, line: bytes) -> tuple[bytes, bytes, str]:
         m = _REQUEST_LINE.fullmatch(line)
         if m is not None and len(m.group(2)) <= self.max_target_bytes:  # the usual case
+            if b"#" in m.group(2):
+                self._fail("a fragment in the request-target")  # RFC 9112 §3.2: none
             return m.group(1), m.group(2), "1.1" if m.group(3) == b"1" else "1.0"
         parts = line.split(b" ")  # find and name what is wrong
         if len(parts) != 3:
@@ -313,7 +315,7 @@ class RequestParser:
             self._fail(
                 f"request-target of {len(target)} bytes exceeds {self.max_target_bytes}", 414
             )
-        if not _TARGET.fullmatch(target):
+        if not _TARGET.fullmatch(target) or b"#" in target:
             self._fail("invalid request-target")
         match = _VERSION.fullmatch(version)
         if match is None:
@@ -429,7 +431,7 @@ class RequestParser:
         else:
             self._fail("invalid request-target form")
         path, _, query = rest.partition("?")
-        return path, query.partition("#")[0], authority
+        return path, query, authority
 
     def _content_length(self, values: list[str] | None) -> int | None:
         if not values:
