@@ -86,6 +86,7 @@ class RequestParser:
         "_remaining",
         "_request",
         "_state",
+        "_valid_host",
         "max_body_bytes",
         "max_header_bytes",
         "max_headers",
@@ -112,6 +113,7 @@ class RequestParser:
         self._error: ProtocolError | None = None
         self._empty_lines = 0  # CRLFs skipped before the current request line
         self._eof = False  # the peer has closed its side
+        self._valid_host = ""  # the last Host value found valid
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:
         """Add received bytes (after a non-keep-alive request they are ignored)."""
@@ -370,15 +372,22 @@ class RequestParser:
         if version == "1.1" and not hosts:
             self._fail("HTTP/1.1 request without Host")
         host = hosts[0] if hosts else ""
-        if host and not _HOST.fullmatch(host.encode("latin-1")):
-            self._fail("invalid Host value")  # RFC 9112 §3.2: MUST answer 400
+        if host and host != self._valid_host:  # a connection mostly repeats one Host
+            if not _HOST.fullmatch(host.encode("latin-1")):
+                self._fail("invalid Host value")  # RFC 9112 §3.2: MUST answer 400
+            self._valid_host = host
         if method_s == "CONNECT":  # tunnels are not served, whatever the target's form
             self._fail("CONNECT is not implemented", 501)
-        path, query, authority = self._split_target(method_s, target_s)
-        if authority is not None:
-            host = authority  # RFC 9112 §3.2.2: the target's authority wins over Host
-        content_length = self._content_length(special.get("content-length"))
-        chunked = self._chunked(special.get("transfer-encoding"), version)
+        if target_s[0] == "/" and "?" not in target_s:  # the usual origin-form path
+            path, query = target_s, ""
+        else:
+            path, query, authority = self._split_target(method_s, target_s)
+            if authority is not None:
+                host = authority  # RFC 9112 §3.2.2: the target's authority wins over Host
+        length_values = special.get("content-length")
+        content_length = self._content_length(length_values) if length_values else None
+        codings = special.get("transfer-encoding")
+        chunked = self._chunked(codings, version) if codings else False
         if chunked and content_length is not None:
             self._fail("both Content-Length and Transfer-Encoding")  # RFC 9112 §6.3
         conn_values = special.get("connection")
@@ -397,18 +406,18 @@ class RequestParser:
             expect_continue = version == "1.1"
         if content_length is not None and content_length > self.max_body_bytes:
             self._fail(f"body of {content_length} bytes exceeds {self.max_body_bytes}", 413)
-        return Request(
-            method=method_s,
-            target=target_s,
-            path=path,
-            query=query,
-            http_version=version,
-            headers=headers,
-            host=host,
-            keep_alive=keep_alive,
-            content_length=None if chunked else (content_length or 0),
-            chunked=chunked,
-            expect_continue=expect_continue,
+        return Request(  # positional, in field order: cheaper than keywords per request
+            method_s,
+            target_s,
+            path,
+            query,
+            version,
+            headers,
+            host,
+            keep_alive,
+            None if chunked else (content_length or 0),
+            chunked,
+            expect_continue,
         )
 
     def _split_target(self, method: str, target: str) -> tuple[str, str, str | None]:
