@@ -17,8 +17,9 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
+import types
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import unquote
 
 from sws_core import BrokenResourceError, ClosedResourceError, Conn, Op
@@ -42,6 +43,7 @@ log = logging.getLogger("sws_http")
 access_log = logging.getLogger("sws_http.access")
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_FIBERS: Final = (types.GeneratorType, types.CoroutineType)  # handler results run as fibers
 
 
 class HttpProtocol:
@@ -140,9 +142,9 @@ class HttpProtocol:
             log.exception("handler for %s %s raised", request.method, request.target)
             self._answer_500(ctx)
             return
-        if inspect.isgenerator(result) or inspect.iscoroutine(result):
+        if result is not None and isinstance(result, _FIBERS):
             self.conn.loop.go(self._run_fiber(ctx, result))
-        elif isinstance(ctx.later, DeferredResponse):
+        elif ctx.later is not None and isinstance(ctx.later, DeferredResponse):
             pass  # answered later, through _deferred_done
         else:
             self._respond(ctx)
@@ -182,12 +184,13 @@ class HttpProtocol:
         if conn.state != 0:  # closed while the handler ran
             return
         later = ctx.later
-        if isinstance(later, ResponseStream):
-            later.end()
-            self._finish(request.keep_alive and not conn.loop.stopping)
-            return
-        if isinstance(later, DeferredResponse) and not later._done:
-            return  # the handler returned; the answer comes through _deferred_done
+        if later is not None:
+            if isinstance(later, ResponseStream):
+                later.end()
+                self._finish(request.keep_alive and not conn.loop.stopping)
+                return
+            if isinstance(later, DeferredResponse) and not later._done:
+                return  # the handler returned; the answer comes through _deferred_done
         keep_alive = request.keep_alive and not conn.loop.stopping
         body = ctx.response_body
         try:
