@@ -38,13 +38,15 @@ from sws_core._errors import (
 from sws_core._ops import Receive, Send
 from uring import (
     CqeFlag,
+    Op,
     SqeFlag,
+    buffer_address,
     parse_sockaddr,
     prep_cancel64,
     prep_close,
     prep_recv_multishot,
-    prep_send,
     prep_shutdown,
+    sqe_layout,
     sqe_set_buf_group,
     sqe_set_flags,
 )
@@ -80,6 +82,12 @@ _PAUSE_READ: Final = 2  # reading paused because unread data is over its limit
 _MORE: Final = int(CqeFlag.MORE)
 _BUFFER_SELECT: Final = int(SqeFlag.BUFFER_SELECT)
 _MSG_NOSIGNAL: Final = socket.MSG_NOSIGNAL
+# A send SQE in one pack, as prep_send writes it, without its keyword-argument call: the
+# hottest SQE of a server (see uring.sqe_layout). Equality with prep_send is unit-tested.
+_pack_send = sqe_layout(
+    "opcode", "ioprio", "fd", "off", "addr", "len", "op_flags", "user_data"
+).pack_into
+_OP_SEND: Final = int(Op.SEND)
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _getpeername = _libc.getpeername
@@ -232,7 +240,18 @@ class Conn:
             loop = self.loop
             self._send_started = self.last_active = loop.now
             sqe = loop._get_sqe() or loop._sqe()
-            prep_send(sqe, self.fd, data, n, _MSG_NOSIGNAL, user_data=self._ud | K_SEND)
+            _pack_send(
+                sqe,
+                0,
+                _OP_SEND,
+                0,
+                self.fd,
+                0,
+                buffer_address(data),
+                n,
+                _MSG_NOSIGNAL,
+                self._ud | K_SEND,
+            )
             self._inflight += 1
             if n > loop.max_write_queue_bytes:
                 self._over_limit(False)
@@ -442,7 +461,18 @@ class Conn:
         loop = self.loop
         self._send_started = self.last_active = loop.now
         sqe = loop._get_sqe() or loop._sqe()
-        prep_send(sqe, self.fd, data, len(data), _MSG_NOSIGNAL, user_data=self._ud | K_SEND)
+        _pack_send(
+            sqe,
+            0,
+            _OP_SEND,
+            0,
+            self.fd,
+            0,
+            buffer_address(data),
+            len(data),
+            _MSG_NOSIGNAL,
+            self._ud | K_SEND,
+        )
         self._inflight += 1
 
     def on_send(self, res: int) -> None:

@@ -608,3 +608,14 @@ def test_more_flag_keeps_the_recv_armed(driver: LoopDriver) -> None:
     driver.deliver(conn, b"a", more=True)
     assert driver.recv_sqe(conn) is recv
     assert recv.results[0][1] & CqeFlag.MORE
+
+
+def test_the_connection_send_sqe_is_exactly_prep_send() -> None:
+    from sws_core._conn import _MSG_NOSIGNAL, _OP_SEND, _pack_send
+    from uring import buffer_address, prep_send
+
+    data = b"payload"
+    ours, theirs = bytearray(64), bytearray(64)
+    _pack_send(ours, 0, _OP_SEND, 0, 7, 0, buffer_address(data), 7, _MSG_NOSIGNAL, 0xABC)
+    prep_send(theirs, 7, data, 7, _MSG_NOSIGNAL, user_data=0xABC)
+    assert ours == theirs
