@@ -146,15 +146,30 @@ def test_parse_wrk_output_without_summary_is_an_error() -> None:
 
 def test_load_spec_builds_wrk_and_custom_commands() -> None:
     assert harness.LoadSpec().command(8080, 10) == [
-        "wrk", "-t1", "-c64", "-d10s", "--latency", "http://127.0.0.1:8080/",
-    ]  # fmt: skip
+        "wrk",
+        "-t1",
+        "-c64",
+        "-d10s",
+        "--latency",
+        "http://127.0.0.1:8080/",
+    ]
     piped = harness.LoadSpec(
         connections=16, script=Path("p.lua"), script_args=("16",), extra_args=("-H", "X: 1")
     )
     assert piped.command(9, 3) == [
-        "wrk", "-t1", "-c16", "-d3s", "--latency", "-s", "p.lua", "-H", "X: 1",
-        "http://127.0.0.1:9/", "--", "16",
-    ]  # fmt: skip
+        "wrk",
+        "-t1",
+        "-c16",
+        "-d3s",
+        "--latency",
+        "-s",
+        "p.lua",
+        "-H",
+        "X: 1",
+        "http://127.0.0.1:9/",
+        "--",
+        "16",
+    ]
     custom = harness.LoadSpec(argv=("h2load", "-D{seconds}", "{url}", "--x={port}"), path="/a")
     assert custom.command(81, 5) == ["h2load", "-D5", "http://127.0.0.1:81/a", "--x=81"]
 
@@ -170,10 +185,17 @@ def test_parse_job_report_takes_the_last_line() -> None:
 
 @pytest.mark.parametrize(
     "out",
-    ["", "not json", "[1, 2]", '{"seconds": 1}', '{"ops": 0, "seconds": 1}',
-     '{"ops": 1.5, "seconds": 1}', '{"ops": 1, "seconds": 0}',
-     '{"ops": 1, "seconds": 1, "cpu_seconds": "x"}'],
-)  # fmt: skip
+    [
+        "",
+        "not json",
+        "[1, 2]",
+        '{"seconds": 1}',
+        '{"ops": 0, "seconds": 1}',
+        '{"ops": 1.5, "seconds": 1}',
+        '{"ops": 1, "seconds": 0}',
+        '{"ops": 1, "seconds": 1, "cpu_seconds": "x"}',
+    ],
+)
 def test_parse_job_report_rejects_bad_reports(out: str) -> None:
     with pytest.raises(ValueError, match=r"job|JSON"):
         harness.parse_job_report(out)
@@ -190,8 +212,11 @@ def test_emit_job_report_round_trips(capsys: pytest.CaptureFixture[str]) -> None
 def test_rotate_moves_the_first_competitor_each_round() -> None:
     names = ["A", "B", "C"]
     assert [harness.rotate(names, r) for r in range(4)] == [
-        ["A", "B", "C"], ["B", "C", "A"], ["C", "A", "B"], ["A", "B", "C"],
-    ]  # fmt: skip
+        ["A", "B", "C"],
+        ["B", "C", "A"],
+        ["C", "A", "B"],
+        ["A", "B", "C"],
+    ]
     assert harness.rotate([], 3) == []
 
 
@@ -200,16 +225,27 @@ def test_schedule_interleaves_cases_and_rotates_competitors() -> None:
     competitors = [harness.Competitor("A", ()), harness.Competitor("B", ())]
     order = [(r, c.name, k.name) for r, c, k in harness.schedule(cases, competitors, 2)]
     assert order == [
-        (0, "x", "A"), (0, "x", "B"), (0, "y", "A"), (0, "y", "B"),
-        (1, "x", "B"), (1, "x", "A"), (1, "y", "B"), (1, "y", "A"),
-    ]  # fmt: skip
+        (0, "x", "A"),
+        (0, "x", "B"),
+        (0, "y", "A"),
+        (0, "y", "B"),
+        (1, "x", "B"),
+        (1, "x", "A"),
+        (1, "y", "B"),
+        (1, "y", "A"),
+    ]
 
 
 def test_expand_fills_known_placeholders_only() -> None:
     argv = ["srv", "--port={port}", "{batch}", "-e", "wrk.headers = {}", "{unknown}"]
     assert harness.expand(argv, {"port": 80, "batch": 32}) == [
-        "srv", "--port=80", "32", "-e", "wrk.headers = {}", "{unknown}",
-    ]  # fmt: skip
+        "srv",
+        "--port=80",
+        "32",
+        "-e",
+        "wrk.headers = {}",
+        "{unknown}",
+    ]
 
 
 def test_summarize_medians_ranges_and_ratios() -> None:

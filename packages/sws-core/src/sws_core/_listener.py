@@ -74,8 +74,14 @@ class Listener:
         """Arm the multishot accept (idempotent)."""
         if self.accept_armed or self.closing or self.sock is None:
             return
-        prep_accept_multishot(self.loop._sqe(), self.sock.fileno(), None, None,
-                              socket.SOCK_CLOEXEC, user_data=self._user_data(K_ACCEPT))  # fmt: skip
+        prep_accept_multishot(
+            self.loop._sqe(),
+            self.sock.fileno(),
+            None,
+            None,
+            socket.SOCK_CLOEXEC,
+            user_data=self._user_data(K_ACCEPT),
+        )
         self.accept_armed = True
 
     def _user_data(self, kind: int) -> int:
@@ -94,13 +100,22 @@ class Listener:
         if self.closing:
             self.close_socket()
         elif -res in _OUT_OF_RESOURCES:
-            log.warning("accept on %s:%s failed (%s); retrying in %s s", self.host,
-                        self.port, errno.errorcode.get(-res), _RETRY_AFTER_S)  # fmt: skip
+            log.warning(
+                "accept on %s:%s failed (%s); retrying in %s s",
+                self.host,
+                self.port,
+                errno.errorcode.get(-res),
+                _RETRY_AFTER_S,
+            )
             self.loop.call_later(_RETRY_AFTER_S, self.arm)
         else:
             if res < 0 and res != -errno.ECANCELED:
-                log.warning("accept on %s:%s ended: %s", self.host, self.port,
-                            errno.errorcode.get(-res, res))  # fmt: skip
+                log.warning(
+                    "accept on %s:%s ended: %s",
+                    self.host,
+                    self.port,
+                    errno.errorcode.get(-res, res),
+                )
             self.arm()
 
     def close(self) -> None:
@@ -109,8 +124,9 @@ class Listener:
             return
         self.closing = True
         if self.accept_armed and self.loop._ring is not None:
-            prep_cancel64(self.loop._sqe(), self._user_data(K_ACCEPT),
-                          user_data=self._user_data(K_CANCEL))  # fmt: skip
+            prep_cancel64(
+                self.loop._sqe(), self._user_data(K_ACCEPT), user_data=self._user_data(K_CANCEL)
+            )
         else:
             self.close_socket()
 

@@ -233,8 +233,16 @@ class Loop:
         """
         if (handler is None) == (protocol is None):
             raise ValueError("give exactly one of handler= and protocol=")
-        listener = Listener(self, len(self._listeners), host, port, handler, protocol,
-                            backlog=backlog, reuse_port=reuse_port)  # fmt: skip
+        listener = Listener(
+            self,
+            len(self._listeners),
+            host,
+            port,
+            handler,
+            protocol,
+            backlog=backlog,
+            reuse_port=reuse_port,
+        )
         self._listeners.append(listener)
         if self.running:
             listener.arm()
@@ -511,8 +519,10 @@ class Loop:
         if slot < 0:
             if not self._refused_logged:
                 self._refused_logged = True
-                log.warning("max_connections=%d reached: refusing new connections "
-                            "(logged once)", self._pool.capacity)  # fmt: skip
+                log.warning(
+                    "max_connections=%d reached: refusing new connections (logged once)",
+                    self._pool.capacity,
+                )
             self._adopt_refused(fd)
             return
         self._accepted += 1
@@ -732,8 +742,14 @@ class Loop:
         self._ttl_cursor = cursor
 
     def _arm_wake(self) -> None:
-        prep_read(self._sqe(), self._wake_fd, self._wake_buf, _WAKE_BYTES, 0,
-                  user_data=pack_user_data(K_WAKE, 0, 0))  # fmt: skip
+        prep_read(
+            self._sqe(),
+            self._wake_fd,
+            self._wake_buf,
+            _WAKE_BYTES,
+            0,
+            user_data=pack_user_data(K_WAKE, 0, 0),
+        )
 
     def _on_wake(self, res: int) -> None:
         if self._wake_fd >= 0 and not self._stop.aborted:

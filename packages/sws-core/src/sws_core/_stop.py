@@ -85,8 +85,9 @@ class GracefulStop:
         if not busy:
             return True
         if loop.now >= self.deadline and not self.aborted:
-            log.warning("grace period of %s s over: aborting %d connections",
-                        loop.grace_s, len(loop._pool))  # fmt: skip
+            log.warning(
+                "grace period of %s s over: aborting %d connections", loop.grace_s, len(loop._pool)
+            )
             self.abort_all()
         if loop.now >= self.deadline + GIVE_UP_S:
             log.error("connections still closing %s s after the grace period", GIVE_UP_S)

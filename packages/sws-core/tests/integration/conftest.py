@@ -155,8 +155,14 @@ def serve(request: pytest.FixtureRequest) -> Iterator[Callable[..., LoopThread]]
         loop = Loop(**loop_kw)
         listener = None
         if handler is not None or protocol is not None:
-            listener = loop.listen(host, port, handler=handler, protocol=protocol,
-                                   backlog=backlog, reuse_port=reuse_port)  # fmt: skip
+            listener = loop.listen(
+                host,
+                port,
+                handler=handler,
+                protocol=protocol,
+                backlog=backlog,
+                reuse_port=reuse_port,
+            )
         lt = LoopThread(loop, listener, allow_errors)
         started.append(lt)
         lt.start()
@@ -193,9 +199,12 @@ class Child:
     def __init__(self, *args: str) -> None:
         # stderr joins stdout: the child's log lines cannot fill a pipe nobody reads.
         self.proc = subprocess.Popen(
-            [sys.executable, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, bufsize=0,
-        )  # fmt: skip
+            [sys.executable, *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            bufsize=0,
+        )
         self.buf = b""
         self.lines: list[str] = []
 

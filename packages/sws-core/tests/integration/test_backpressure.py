@@ -83,8 +83,13 @@ def test_reading_pauses_while_output_is_queued(serve: Any, tcp: Any) -> None:
             yield from conn.send(data)
             max_queued[0] = max(max_queued[0], conn.write_queue_bytes)
 
-    lt = serve(echo, max_write_queue_bytes=LIMIT, recv_buffers=64, recv_buffer_bytes=4096,
-               max_read_buffer_bytes=32 << 10)  # fmt: skip
+    lt = serve(
+        echo,
+        max_write_queue_bytes=LIMIT,
+        recv_buffers=64,
+        recv_buffer_bytes=4096,
+        max_read_buffer_bytes=32 << 10,
+    )
     sock = tcp.connect(lt.port, rcvbuf=64 << 10)
     payload = b"".join(chunk(i) for i in range(256))  # 16 MiB
     sock.setblocking(False)

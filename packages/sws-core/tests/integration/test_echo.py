@@ -146,8 +146,13 @@ def test_large_echo_full_duplex(serve: Any, tcp: Any) -> None:
     """The client writes 8 MiB while it reads the echo. Small buffers and limits make the
     loop pause and resume reading (unread input, then queued output) many times; the
     limits are chosen so that no single receive can exceed 4 * max_write_queue_bytes."""
-    lt = serve(echo, recv_buffers=64, recv_buffer_bytes=4096, max_read_buffer_bytes=32 << 10,
-               max_write_queue_bytes=256 << 10)  # fmt: skip
+    lt = serve(
+        echo,
+        recv_buffers=64,
+        recv_buffer_bytes=4096,
+        max_read_buffer_bytes=32 << 10,
+        max_write_queue_bytes=256 << 10,
+    )
     _echo_8mib_full_duplex(tcp, lt.port)
 
 

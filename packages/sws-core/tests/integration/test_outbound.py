@@ -97,8 +97,14 @@ def test_connect_and_read_lines_through_a_pipe(serve: Any, line_server: Any) -> 
     outcome = run_fiber(lt, body)
     peer, parts, at_eof = outcome[0]
     assert peer == ("127.0.0.1", port)
-    assert parts == [b"hello\n", b"world\n", b"abcde", b"you said ping\n",
-                     b"tail without newline", b""]  # fmt: skip
+    assert parts == [
+        b"hello\n",
+        b"world\n",
+        b"abcde",
+        b"you said ping\n",
+        b"tail without newline",
+        b"",
+    ]
     assert at_eof
     assert heard == [b"ping\n"]
     lt.wait_stats(lambda s: s.slots_live == 0 and s.fibers_live == 0)

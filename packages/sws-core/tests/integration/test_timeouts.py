@@ -121,8 +121,12 @@ def test_write_timeout_aborts_a_stalled_send(serve: Any, tcp: Any) -> None:
         for _ in range(total // len(chunk)):
             yield from conn.send(chunk)
 
-    lt = serve(outcome_of(flood, outcomes), write_timeout_s=0.3, idle_timeout_s=None,
-               max_write_queue_bytes=256 << 10)  # fmt: skip
+    lt = serve(
+        outcome_of(flood, outcomes),
+        write_timeout_s=0.3,
+        idle_timeout_s=None,
+        max_write_queue_bytes=256 << 10,
+    )
     sock = tcp.connect(lt.port, rcvbuf=64 << 10)
     # Never read until the server gave up on the send; then what is left ends early.
     stats = lt.wait_stats(lambda s: s.slots_live == 0)

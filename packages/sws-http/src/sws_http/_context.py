@@ -96,8 +96,9 @@ class Context:
 
     # --- the response -----------------------------------------------------------------------
 
-    def bytes(self, body: bytes, content_type: str = "application/octet-stream",
-              status: int = 200) -> None:  # fmt: skip
+    def bytes(
+        self, body: bytes, content_type: str = "application/octet-stream", status: int = 200
+    ) -> None:
         """Answer `body` as it is, with any Content-Type."""
         self.status = status
         self.response_body = body
@@ -142,8 +143,9 @@ class Context:
         self.later = deferred
         return deferred
 
-    def stream(self, status: int = 200,
-               content_type: str = "application/octet-stream") -> ResponseStream:  # fmt: skip
+    def stream(
+        self, status: int = 200, content_type: str = "application/octet-stream"
+    ) -> ResponseStream:
         """Start a streamed (chunked) response; the head is sent at once. For generator
         and async handlers: `yield from stream.write(data)` sends each piece.
 

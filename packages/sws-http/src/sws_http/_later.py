@@ -43,8 +43,9 @@ class DeferredResponse:
         """Answer JSON; safe from any thread."""
         self._complete(lambda ctx: ctx.json(value, status))
 
-    def bytes(self, body: bytes, content_type: str = "application/octet-stream",
-              status: int = 200) -> None:  # fmt: skip
+    def bytes(
+        self, body: bytes, content_type: str = "application/octet-stream", status: int = 200
+    ) -> None:
         """Answer raw bytes with any Content-Type; safe from any thread."""
         self._complete(lambda ctx: ctx.bytes(body, content_type, status))
 
@@ -68,8 +69,9 @@ class ResponseStream:
 
     __slots__ = ("_chunked", "_ended", "_head_only", "protocol")
 
-    def __init__(self, protocol: HttpProtocol, ctx: Context, status: int,
-                 content_type: str) -> None:  # fmt: skip
+    def __init__(
+        self, protocol: HttpProtocol, ctx: Context, status: int, content_type: str
+    ) -> None:
         self.protocol = protocol
         request = ctx.request
         self._chunked = request.http_version == "1.1"
@@ -77,9 +79,14 @@ class ResponseStream:
         self._ended = False
         headers = [*ctx.response_headers, ("content-type", content_type)]
         keep_alive = request.keep_alive and self._chunked
-        head = response_head(status, headers, chunked=self._chunked and not self._head_only,
-                             keep_alive=keep_alive, http_10=not self._chunked,
-                             date=protocol.app.date())  # fmt: skip
+        head = response_head(
+            status,
+            headers,
+            chunked=self._chunked and not self._head_only,
+            keep_alive=keep_alive,
+            http_10=not self._chunked,
+            date=protocol.app.date(),
+        )
         if not keep_alive:
             ctx.request.keep_alive = False
         protocol.conn.write(head)

@@ -93,8 +93,11 @@ def test_pipelined_mix_with_fiber_handlers_keeps_order(port: int, clients: Any) 
         b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc",
         get("/nothing"),
     ]
-    c.send(b"".join(get(f"/{k}/{i}") for k, i in paths[:10]) + b"".join(extra)
-           + b"".join(get(f"/{k}/{i}") for k, i in paths[10:]))  # fmt: skip
+    c.send(
+        b"".join(get(f"/{k}/{i}") for k, i in paths[:10])
+        + b"".join(extra)
+        + b"".join(get(f"/{k}/{i}") for k, i in paths[10:])
+    )
     for k, i in paths[:10]:
         assert c.read_response().body == (b"slow %d" if k == "slowseq" else b"seq %d") % i
     assert json.loads(c.read_response().body) == {"async": True, "q": "mid"}
@@ -143,8 +146,11 @@ def test_content_length_body(port: int, clients: Any) -> None:
 
 def test_chunked_body_from_h11(port: int, clients: Any) -> None:
     h = h11.Connection(h11.CLIENT)
-    data = h.send(h11.Request(method="POST", target="/echo", headers=[
-        ("Host", "t"), ("Transfer-Encoding", "chunked")]))  # fmt: skip
+    data = h.send(
+        h11.Request(
+            method="POST", target="/echo", headers=[("Host", "t"), ("Transfer-Encoding", "chunked")]
+        )
+    )
     for part in (b"first,", b"second,", b"x" * 5000):
         data += h.send(h11.Data(data=part))
     data += h.send(h11.EndOfMessage())
@@ -182,8 +188,7 @@ def test_hand_written_chunked_body_with_extensions_and_trailers(port: int, clien
 
 def test_expect_100_continue(port: int, clients: Any) -> None:
     c = clients.connect(port)
-    c.send(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n"
-           b"Expect: 100-continue\r\n\r\n")  # fmt: skip
+    c.send(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
     interim = c.read_head()
     assert interim.raw_head == b"HTTP/1.1 100 Continue"
     assert c.buf == b""  # nothing else before the body was sent
@@ -194,8 +199,10 @@ def test_expect_100_continue(port: int, clients: Any) -> None:
 
 def test_expect_100_continue_chunked(port: int, clients: Any) -> None:
     c = clients.connect(port)
-    c.send(b"PUT /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
-           b"Expect: 100-continue\r\n\r\n")  # fmt: skip
+    c.send(
+        b"PUT /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
+        b"Expect: 100-continue\r\n\r\n"
+    )
     assert c.read_head().status == 100
     c.send(b"3\r\nabc\r\n0\r\n\r\n")
     assert json.loads(c.read_response().body)["body"] == "abc"

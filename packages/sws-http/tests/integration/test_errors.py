@@ -85,9 +85,11 @@ def test_malformed_request_after_good_ones_on_the_same_connection(
     strict_port: int, clients: Any
 ) -> None:
     c = clients.connect(strict_port)
-    c.send(b"GET /seq/1 HTTP/1.1\r\nHost: t\r\n\r\n"
-           b"GET /slowseq/2 HTTP/1.1\r\nHost: t\r\n\r\n"
-           b"GET / HTTP/1.1\r\nHost: t\r\nX: a\r\n b\r\n\r\n")  # fmt: skip
+    c.send(
+        b"GET /seq/1 HTTP/1.1\r\nHost: t\r\n\r\n"
+        b"GET /slowseq/2 HTTP/1.1\r\nHost: t\r\n\r\n"
+        b"GET / HTTP/1.1\r\nHost: t\r\nX: a\r\n b\r\n\r\n"
+    )
     assert c.read_response().body == b"seq 1"
     assert c.read_response().body == b"slow 2"
     r = c.read_response()

@@ -74,8 +74,10 @@ def test_httpx_keeps_one_connection(client: httpx.Client) -> None:
 def test_httpx_path_params(client: httpx.Client) -> None:
     assert client.get("/items/42").json() == {"id": "42", "method": "GET", "body": ""}
     assert client.put("/items/7", content=b"new").json() == {
-        "id": "7", "method": "PUT", "body": "new"
-    }  # fmt: skip
+        "id": "7",
+        "method": "PUT",
+        "body": "new",
+    }
     assert client.delete("/items/x").json()["method"] == "DELETE"
     assert client.get("/users/ann/posts/3").json() == {"user": "ann", "post": "3"}
     assert client.get("/static/a/b/c.txt").text == "static:a/b/c.txt"
@@ -188,8 +190,12 @@ def test_demo_echo_contract(demo_port: int, method: str) -> None:
         conn.close()
     assert r.status == 200
     assert r.getheader("content-type") == "application/json"
-    expected_headers = [["host", "example.test"], ["x-first", "one"], ["x-dup", "a"],
-                        ["x-dup", "b"]]  # fmt: skip
+    expected_headers = [
+        ["host", "example.test"],
+        ["x-first", "one"],
+        ["x-dup", "a"],
+        ["x-dup", "b"],
+    ]
     if body:
         expected_headers.append(["content-length", str(len(body))])
     assert got == {
@@ -230,8 +236,10 @@ def curl(*args: str) -> str:
     assert CURL is not None
     out = subprocess.run(
         [CURL, "-s", "-i", "--max-time", str(WAIT_S), *args],
-        capture_output=True, timeout=WAIT_S * 2, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        timeout=WAIT_S * 2,
+        check=True,
+    )
     return out.stdout.decode("latin-1")
 
 
@@ -246,8 +254,15 @@ def test_curl_get(demo_port: int) -> None:
 
 @needs_curl
 def test_curl_post(demo_port: int) -> None:
-    out = curl("-X", "POST", "-H", "Content-Type: text/plain", "--data-binary", "a=1&b=2",
-               f"http://127.0.0.1:{demo_port}/echo?k=v")  # fmt: skip
+    out = curl(
+        "-X",
+        "POST",
+        "-H",
+        "Content-Type: text/plain",
+        "--data-binary",
+        "a=1&b=2",
+        f"http://127.0.0.1:{demo_port}/echo?k=v",
+    )
     head, _, body = out.partition("\r\n\r\n")
     assert head.startswith("HTTP/1.1 200 OK\r\n")
     got = json.loads(body)

@@ -96,8 +96,9 @@ class BufferRing:
 
     def _put(self, bid: int) -> None:
         offset = (self._tail & self._mask) * _ENTRY_SIZE
-        _ENTRY.pack_into(self._ring_mem, offset, self._base + bid * self.buf_size,
-                         self.buf_size, bid)  # fmt: skip
+        _ENTRY.pack_into(
+            self._ring_mem, offset, self._base + bid * self.buf_size, self.buf_size, bid
+        )
         self._state[bid] = _WITH_KERNEL
         self._tail += 1
 
@@ -140,8 +141,13 @@ class BufferRing:
             raise ValueError(f"buffer {bid} of group {self.bgid} is already taken")
         start = bid * self.buf_size
         tail = self._tail
-        _pack_entry(self._ring_mem, (tail & self._mask) * _ENTRY_SIZE,
-                    self._base + start, self.buf_size, bid)  # fmt: skip
+        _pack_entry(
+            self._ring_mem,
+            (tail & self._mask) * _ENTRY_SIZE,
+            self._base + start,
+            self.buf_size,
+            bid,
+        )
         self._tail = tail + 1
         return self._buf_mem[start : start + length]
 

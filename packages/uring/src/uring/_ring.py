@@ -382,9 +382,14 @@ class Ring(Registrations):
 
     def _enter(self, to_submit: int, wait_nr: int, flags: int) -> int:
         ret: int = (syscall_nogil if wait_nr else syscall_gil)(
-            _SYS_ENTER, self._enter_fd, to_submit, wait_nr, flags | self._enter_flags,
-            None, self._no_arg_size,
-        )  # fmt: skip
+            _SYS_ENTER,
+            self._enter_fd,
+            to_submit,
+            wait_nr,
+            flags | self._enter_flags,
+            None,
+            self._no_arg_size,
+        )
         return ret if ret >= 0 else self._enter_failed()
 
     @staticmethod

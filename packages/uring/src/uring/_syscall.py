@@ -38,8 +38,13 @@ get_errno = ctypes.get_errno
 
 _mmap = _libc_nogil.mmap
 _mmap.argtypes = (
-    ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long,
-)  # fmt: skip
+    ctypes.c_void_p,
+    ctypes.c_size_t,
+    ctypes.c_int,
+    ctypes.c_int,
+    ctypes.c_int,
+    ctypes.c_long,
+)
 _mmap.restype = ctypes.c_void_p
 _munmap = _libc_nogil.munmap
 _munmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t)
