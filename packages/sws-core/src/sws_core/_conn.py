@@ -4,7 +4,8 @@ Rules that hold in this module:
 
 - Reads are one multishot recv per connection, picking from the loop's provided-buffer
   ring, so an idle connection holds no read buffer. Each completion's bytes are copied out
-  and the buffer recycled at once. -ENOBUFS (the group ran dry) ends the multishot; the
+  and the buffer recycled at once; the loop publishes the recycled buffers to the kernel
+  once per turn, after the dispatch. -ENOBUFS (the group ran dry) ends the multishot; the
   connection re-arms on the next loop turn instead of closing.
 - Writes keep their bytes alive in the write queue until the send completes; a short send
   continues from where it stopped. At most one send is in flight, so bytes leave in order;
