@@ -18,7 +18,9 @@ Rules that hold in this module:
 - Closing never races the kernel: the recv (and, on abort, the send) is cancelled first,
   and the fd is closed through the ring only when no operation of the connection is in
   flight, so no completion can name an fd number that a new connection has reused. The
-  slot is released when that close completes.
+  slot is released when that close completes. One exception, safe for the same reason: a
+  close right after a write links the close to that send (`_link_close`); the recv it
+  overtakes is cancelled by user_data and keeps its own reference to the socket.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import ctypes
 import errno
 import logging
 import socket
+import struct
 from typing import TYPE_CHECKING, Final, Protocol
 
 from sws_core._errors import (
@@ -38,6 +41,7 @@ from sws_core._errors import (
 )
 from sws_core._ops import Receive, Send
 from uring import (
+    SQE_FIELDS,
     CqeFlag,
     Op,
     SqeFlag,
@@ -89,6 +93,10 @@ _pack_send = sqe_layout(
     "opcode", "ioprio", "fd", "off", "addr", "len", "op_flags", "user_data"
 ).pack_into
 _OP_SEND: Final = int(Op.SEND)
+_MSG_WAITALL: Final = socket.MSG_WAITALL
+_IO_LINK: Final = int(SqeFlag.IO_LINK)
+_USER_DATA_OFFSET: Final = SQE_FIELDS["user_data"][0]
+_unpack_user_data = struct.Struct("<Q").unpack_from
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _getpeername = _libc.getpeername
@@ -284,7 +292,53 @@ class Conn:
         if self.state != OPEN:
             return
         self.state = CLOSING
+        wq = self._wq
+        if self._sending is not None and wq is not None and len(wq) == 1 and not self._shut_wr:
+            self._link_close()
         self._cancel_recv()
+        self._finish_if_idle()
+
+    def _link_close(self) -> None:
+        """Close right behind the last send when that send has not reached the kernel yet.
+
+        The usual end of a short-lived connection: the response and then `close()` in one
+        handler call. The send gets `IO_LINK` and `MSG_WAITALL` (so a short send fails the
+        link) and the close follows it in the same submission: the FIN leaves with the
+        response, this side closes first and keeps the TIME_WAIT, and a client opening
+        connection after connection does not run out of ports. The recv still in flight is
+        cancelled by its user_data, not its fd, and holds its own reference to the socket,
+        so the early close races nothing; if the send fails, the close completes with
+        -ECANCELED and the connection closes the usual way (`on_close_cancelled`).
+        """
+        ring = self.loop._ring
+        assert ring is not None
+        sqe = ring.pending_sqe()
+        if sqe is None or _unpack_user_data(sqe, _USER_DATA_OFFSET)[0] != self._ud | K_SEND:
+            return
+        close_sqe = ring.get_sqe()
+        if close_sqe is None:
+            return
+        data = self._sending
+        assert data is not None
+        _pack_send(
+            sqe,
+            0,
+            _OP_SEND,
+            0,
+            self.fd,
+            0,
+            buffer_address(data),
+            len(data),
+            _MSG_NOSIGNAL | _MSG_WAITALL,
+            self._ud | K_SEND,
+        )
+        sqe_set_flags(sqe, _IO_LINK)
+        prep_close(close_sqe, self.fd, user_data=self._ud | K_CLOSE)
+        self.state = CLOSED
+
+    def on_close_cancelled(self) -> None:
+        """The linked close did not run (its send failed): close once nothing is in flight."""
+        self.state = CLOSING
         self._finish_if_idle()
 
     def abort(self, exc: BaseException | None = None) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import errno
 import inspect
 import logging
 import math
@@ -87,6 +88,7 @@ _STEPS_PER_TURN: Final = 4096  # fiber steps per turn before IO gets its turn ag
 _BUFFER_GROUP: Final = 0
 _WAKE_BYTES: Final = 8
 _CQE_BUFFER: Final = int(CqeFlag.BUFFER)
+_ECANCELED: Final = errno.ECANCELED
 _OP_TYPES: Final = (Receive, Send, Sleep, Connect, ToWorker, WaitEvent)
 
 
@@ -478,7 +480,10 @@ class Loop:
             elif kind == K_SEND:
                 conn.on_send(res)
             elif kind == K_CLOSE:
-                self._on_closed(conn)
+                if res == -_ECANCELED:  # a close linked to a send that failed
+                    conn.on_close_cancelled()
+                else:
+                    self._on_closed(conn)
             elif kind == K_SHUTDOWN:
                 conn.on_shutdown(res)
             elif kind == K_CONNECT:

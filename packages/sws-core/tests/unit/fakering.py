@@ -221,6 +221,9 @@ class FakeRing:
         views = [self.get_sqe() for _ in range(n)]
         return [v for v in views if v is not None]
 
+    def pending_sqe(self) -> memoryview | None:
+        return memoryview(self._prepared[-1]._slot) if self._prepared else None
+
     def submit(self) -> int:
         assert not self.closed, "submit on a closed ring"
         self.submit_calls += 1

@@ -24,7 +24,7 @@ from sws_core import (
 )
 from sws_core._conn import CLOSED, CLOSING, FREED, K_CANCEL, K_CLOSE, K_RECV, K_SEND, OPEN
 from sws_core._slots import pack_user_data
-from uring import CqeFlag, SqeFlag
+from uring import CqeFlag, SqeFlag, buffer_address
 from uring import Op as Opcode
 
 if TYPE_CHECKING:
@@ -367,6 +367,7 @@ def test_close_flushes_queued_bytes_before_closing_the_fd(driver: LoopDriver) ->
     log: list[Any] = []
     conn = protocol_conn(driver, log)
     conn.write(b"bye")
+    driver.turn()  # the send reached the kernel: too late to link the close to it
     conn.close()
     conn.close()  # idempotent
     driver.turn()
@@ -376,6 +377,63 @@ def test_close_flushes_queued_bytes_before_closing_the_fd(driver: LoopDriver) ->
     driver.ring.complete(send, 3)
     driver.turn()
     driver.ring.one(Opcode.CLOSE, fd=conn.fd)
+    driver.settle()
+    assert log == [("lost", None)]
+
+
+def test_a_close_right_after_a_write_is_linked_to_its_send(driver: LoopDriver) -> None:
+    log: list[Any] = []
+    conn = protocol_conn(driver, log)
+    conn.write(b"bye")
+    conn.close()
+    driver.turn()
+    send = driver.ring.one(Opcode.SEND, fd=conn.fd)
+    close = driver.ring.one(Opcode.CLOSE, fd=conn.fd)
+    assert close.index == send.index + 1  # the next SQE, in the same submission
+    assert send.flags & SqeFlag.IO_LINK
+    assert send.op_flags & socket.MSG_WAITALL  # a short send breaks the link
+    assert (send.addr, send.len) == (buffer_address(conn._sending), 3)
+    driver.ring.complete(send, 3)
+    driver.ring.complete(close, 0)
+    driver.turn()
+    assert log == [("lost", None)]
+    driver.settle()  # the cancelled recv completes after the slot is gone: a stale CQE
+    assert driver.loop.statistics().slots_live == 0
+
+
+def test_a_linked_close_whose_send_fails_closes_the_usual_way(driver: LoopDriver) -> None:
+    log: list[Any] = []
+    conn = protocol_conn(driver, log)
+    conn.write(b"bye")
+    conn.close()
+    driver.turn()
+    send = driver.ring.one(Opcode.SEND, fd=conn.fd)
+    linked = driver.ring.one(Opcode.CLOSE, fd=conn.fd)
+    driver.ring.complete(send, -errno.EPIPE)
+    driver.ring.complete(linked, -errno.ECANCELED)
+    driver.turn()
+    assert log == []  # not closed yet: the fd is still open
+    driver.settle()  # cancel the recv, then the close goes through the ring again
+    assert [s for s in driver.ring.sqes if s.opcode == Opcode.CLOSE][-1] is not linked
+    assert len(log) == 1
+    assert log[0][0] == "lost"
+    assert driver.loop.statistics().slots_live == 0
+
+
+def test_no_link_when_more_than_the_one_send_is_queued(driver: LoopDriver) -> None:
+    log: list[Any] = []
+    conn = protocol_conn(driver, log)
+    conn.write(b"one")
+    conn.write(b"two")  # queued behind the first send
+    conn.close()
+    driver.turn()
+    send = driver.ring.one(Opcode.SEND, fd=conn.fd)
+    assert not send.flags & SqeFlag.IO_LINK
+    assert driver.ring.live(Opcode.CLOSE) == []
+    driver.ring.complete(send, 3)
+    driver.turn()
+    driver.ring.complete(driver.ring.one(Opcode.SEND, fd=conn.fd), 3)
+    driver.turn()
     driver.settle()
     assert log == [("lost", None)]
 

@@ -301,6 +301,18 @@ class Ring(Registrations):
             return self._sqes[start:end]
         return self._sqes[start:] + self._sqes[: end - self.sq_entries]
 
+    def pending_sqe(self) -> memoryview | None:
+        """Return the newest SQE handed out if the kernel cannot see it yet, else None.
+
+        The tail is published only by `submit`, so an SQE returned here may still be
+        changed, and one taken next with `get_sqe` follows it in the same submission: the
+        way to add a link (`SqeFlag.IO_LINK`) after an SQE filled elsewhere.
+        """
+        tail = self._sq_tail
+        if _unpack_u32(self._sq_mm, self._sq_tail_off)[0] == tail & _M32:
+            return None
+        return self._sqes[(tail - 1) & self._sq_mask]
+
     def sq_ready(self) -> int:
         """Return how many SQEs are filled but not yet consumed by the kernel."""
         head: int = _U32.unpack_from(self._sq_mm, self._sq_head_off)[0]
