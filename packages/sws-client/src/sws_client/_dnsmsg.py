@@ -1,0 +1,435 @@
+"""DNS messages for a stub resolver: names to try, queries out, answers checked and read.
+
+Rules that hold in this module (sans-IO: bytes in, records out, no sockets, no clock):
+
+- Names are ASCII on the wire. A name with other characters is IDNA-encoded as the standard
+  library's socket module does (IDNA 2003); a name that cannot be a DNS name (an empty
+  label, a label over 63 bytes, over 255 bytes in all: RFC 1035 §2.3.4) is a `ValueError`.
+- An answer is trusted only if it answers our question (RFC 5452 §3): a response (QR=1,
+  opcode QUERY) with our transaction id and one question equal to ours, name compared
+  case-insensitively (RFC 4343, so servers that echo 0x20-mixed case still match), type and
+  class IN equal. Anything else is not for us: `check_answer` returns None and the caller
+  keeps waiting for the real answer until its timeout. Checking the server's address and
+  port is the IO layer's half of the same rule.
+  One exception: a header-only error answer (no question, rcode FORMERR, SERVFAIL, NOTIMP or
+  REFUSED) is accepted, since some servers answer that way and an attacker learns nothing
+  from echoing a question they already know; it only sends the resolver to the next server.
+- Addresses come only from the answer section, by following CNAMEs from the query name
+  (RFC 1034 §3.6.2), at most `MAX_CNAME_CHAIN` of them; a loop or a longer chain makes the
+  answer unusable (`Outcome.SERVER_ERROR`) rather than a cached negative.
+- TTLs (RFC 1035 §3.2.1, RFC 2181 §8: a value with the top bit set counts as 0): an answer
+  lives as long as the shortest-lived record it was built from. A negative answer lives
+  min(SOA TTL, SOA MINIMUM) (RFC 2308 §5) from the SOA in the authority section whose owner
+  encloses the name that does not exist; without one, `default_negative_ttl_s`.
+- DNS over TCP prefixes each message with its length in two bytes (RFC 1035 §4.2.2,
+  RFC 7766 §8).
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+import secrets
+import struct
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from dnslib import DNSHeader, DNSLabel, DNSQuestion, DNSRecord
+
+if TYPE_CHECKING:
+    from ._resolvconf import ResolvConf
+
+__all__ = [
+    "DEFAULT_NEGATIVE_TTL_S",
+    "MAX_CNAME_CHAIN",
+    "MAX_MESSAGE_BYTES",
+    "Answer",
+    "Outcome",
+    "QType",
+    "TcpReader",
+    "build_query",
+    "candidate_names",
+    "check_answer",
+    "fold_name",
+    "new_txid",
+    "tcp_frame",
+]
+
+# CNAMEs followed from the query name at most: recursive servers give up after 11 to 16
+# (Unbound MAX_RESTART_COUNT, BIND MAX_RESTARTS), so a longer chain is broken or hostile.
+MAX_CNAME_CHAIN = 16
+# RFC 2308 §5: "Negative responses without SOA records SHOULD NOT be cached", so by default
+# such an answer lives 0 seconds (the cache does not keep it).
+DEFAULT_NEGATIVE_TTL_S = 0
+MAX_MESSAGE_BYTES = 65535  # RFC 1035 §4.2.2: the TCP length prefix is 16 bits
+MAX_NAME_BYTES = 255  # RFC 1035 §2.3.4, on the wire
+MAX_LABEL_BYTES = 63  # RFC 1035 §2.3.4
+
+_CLASS_IN = 1  # RFC 1035 §3.2.4
+_TYPE_NS, _TYPE_CNAME, _TYPE_SOA = 2, 5, 6  # RFC 1035 §3.2.2
+_OPCODE_QUERY = 0
+_RCODE_NOERROR, _RCODE_NXDOMAIN = 0, 3  # RFC 1035 §4.1.1
+_HEADER_ONLY_RCODES = frozenset({1, 2, 4, 5})  # FORMERR, SERVFAIL, NOTIMP, REFUSED
+_TTL_TOP_BIT = 1 << 31
+_LENGTH = struct.Struct("!H")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+Labels = tuple[bytes, ...]
+
+
+class QType(enum.IntEnum):
+    """The query types the resolver asks for (RFC 1035 §3.2.2, RFC 3596 §2.1)."""
+
+    A = 1
+    AAAA = 28
+
+
+class Outcome(enum.Enum):
+    """What an answer means for the lookup."""
+
+    ADDRESSES = "addresses"  # NOERROR with at least one address of the type asked
+    NXDOMAIN = "nxdomain"  # the name does not exist (RFC 2308 §2.1)
+    NODATA = "nodata"  # the name exists, with no address of this type (RFC 2308 §2.2)
+    TRUNCATED = "truncated"  # TC=1: ask again over TCP (RFC 1035 §4.2.1, RFC 7766 §5)
+    # Nothing usable from this server: an rcode other than NOERROR/NXDOMAIN, a referral
+    # (RFC 2308 §2.2, type 4: the server does not recurse), a CNAME loop or too long a chain.
+    SERVER_ERROR = "server_error"
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An answer to our question, read.
+
+    Attributes:
+        outcome: what it means (see `Outcome`); TRUNCATED wins over everything else.
+        rcode: the response code (RFC 1035 §4.1.1).
+        truncated: the TC flag.
+        addresses: the addresses of the type asked for, in answer order, without duplicates;
+            empty unless the outcome is ADDRESSES.
+        canonical_name: where the CNAME chain from the query name ends (the query name when
+            there is none), without a trailing dot.
+        ttl_s: for ADDRESSES, the least TTL of the records used; for NXDOMAIN and NODATA the
+            negative TTL (RFC 2308 §5), no longer than any CNAME used; otherwise 0.
+    """
+
+    outcome: Outcome
+    rcode: int
+    truncated: bool
+    addresses: tuple[str, ...]
+    canonical_name: str
+    ttl_s: int
+
+
+def fold_name(name: str) -> str:
+    """Return `name` as a lookup key: ASCII lower case (RFC 4343), no trailing dot.
+
+    Args:
+        name: a domain name.
+
+    Returns:
+        The folded name.
+    """
+    return name.removesuffix(".").translate(_ASCII_LOWER)
+
+
+def _labels(name: str) -> Labels:
+    """Return the wire labels of `name`, which may end in one dot.
+
+    Raises:
+        ValueError: `name` is not a valid domain name.
+    """
+    relative = name.removesuffix(".")
+    if not relative:
+        raise ValueError(f"name {name!r} is empty")
+    try:
+        # The idna codec also checks every label for 1..63 bytes.
+        wire = relative.encode("ascii") if relative.isascii() else relative.encode("idna")
+    except UnicodeError as e:
+        raise ValueError(f"name {name!r} cannot be encoded: {e}") from None
+    labels = tuple(wire.split(b"."))
+    for label in labels:
+        if not 0 < len(label) <= MAX_LABEL_BYTES:
+            raise ValueError(f"name {name!r} has a label of {len(label)} bytes, not 1 to 63")
+    size = sum(len(label) + 1 for label in labels) + 1
+    if size > MAX_NAME_BYTES:
+        raise ValueError(f"name {name!r} is {size} bytes on the wire, over {MAX_NAME_BYTES}")
+    return labels
+
+
+def _lower(labels: Labels) -> Labels:
+    return tuple(label.lower() for label in labels)  # bytes.lower is ASCII-only
+
+
+def candidate_names(name: str, conf: ResolvConf) -> list[str]:
+    """Return the names to query for `name`, in order, applying search and ndots.
+
+    resolv.conf(5) and glibc's res_search: a name ending in a dot is absolute and tried
+    alone; a name with at least `conf.ndots` dots is tried as given, then with each search
+    domain; a name with fewer dots is tried with each search domain first, then as given.
+    A candidate that would be too long is left out.
+
+    Args:
+        name: the name the caller asked for.
+        conf: the resolver configuration (its `search` and `ndots`).
+
+    Returns:
+        The candidates, ASCII (IDNA-encoded), without a trailing dot, never empty.
+
+    Raises:
+        ValueError: `name` is not a valid domain name.
+    """
+    labels = _labels(name)
+    given = b".".join(labels).decode("ascii")
+    if name.endswith("."):
+        return [given]
+    searched = []
+    for domain in conf.search:
+        try:
+            searched.append(b".".join(_labels(f"{given}.{domain}")).decode("ascii"))
+        except ValueError:
+            continue  # too long with this domain, or a search domain that is no name
+    if len(labels) - 1 >= conf.ndots:
+        return [given, *searched]
+    return [*searched, given]
+
+
+def new_txid() -> int:
+    """Return a random transaction id for a query (RFC 5452: ids must be unpredictable).
+
+    Returns:
+        An int in 0..65535 from the `secrets` generator.
+    """
+    return secrets.randbelow(65536)
+
+
+def build_query(name: str, qtype: int, *, txid: int) -> bytes:
+    """Return a recursive query (RD=1) for `name` and `qtype`, class IN.
+
+    Args:
+        name: the domain name to ask about (see `candidate_names`).
+        qtype: `QType.A` (1) or `QType.AAAA` (28).
+        txid: the transaction id, 0..65535 (see `new_txid`).
+
+    Returns:
+        The DNS message, without the TCP length prefix (see `tcp_frame`).
+
+    Raises:
+        ValueError: an invalid name, an unsupported qtype or a txid out of range.
+    """
+    if qtype not in (QType.A, QType.AAAA):
+        raise ValueError(f"query type {qtype} is not A (1) or AAAA (28)")
+    if not 0 <= txid <= 0xFFFF:
+        raise ValueError(f"transaction id {txid} is outside 0..65535")
+    header = DNSHeader(id=txid, rd=1)
+    question = DNSQuestion(DNSLabel(_labels(name)), qtype, _CLASS_IN)
+    packet: bytes = DNSRecord(header, q=question).pack()
+    return packet
+
+
+def check_answer(
+    packet: bytes,
+    *,
+    txid: int,
+    name: str,
+    qtype: int,
+    default_negative_ttl_s: int = DEFAULT_NEGATIVE_TTL_S,
+) -> Answer | None:
+    """Check that `packet` answers our query, and read it.
+
+    Args:
+        packet: a DNS message as received (UDP payload, or a TCP message without its prefix).
+        txid: the transaction id of our query.
+        name: the name in our query.
+        qtype: the type in our query.
+        default_negative_ttl_s: the TTL of an NXDOMAIN or NODATA answer without an SOA.
+
+    Returns:
+        None when the packet is not an answer to our query (unparsable, not a response,
+        another id, another question): ignore it and keep waiting. Otherwise the `Answer`.
+
+    Raises:
+        ValueError: `name` is not a valid domain name (our own query could not have had it).
+    """
+    wanted = _lower(_labels(name))
+    try:
+        record = DNSRecord.parse(packet)
+    except Exception:
+        # dnslib wraps most decoding failures in DNSError, but not all (a deep chain of
+        # compression pointers is a RecursionError, a bad label an IDNA error). Whatever the
+        # reason, bytes we cannot decode are not our answer.
+        return None
+    header = record.header
+    if header.id != txid or header.qr != 1 or header.opcode != _OPCODE_QUERY:
+        return None
+    rcode = int(header.rcode)
+    if header.q == 0 and rcode in _HEADER_ONLY_RCODES:
+        return _answer(record, Outcome.SERVER_ERROR, rcode, wanted)
+    if len(record.questions) != 1:
+        return None
+    question = record.questions[0]
+    if question.qtype != qtype or question.qclass != _CLASS_IN:
+        return None
+    if _lower(question.qname.label) != wanted:
+        return None
+    return _read_answer(record, rcode, wanted, qtype, default_negative_ttl_s)
+
+
+def _answer(
+    record: Any,
+    outcome: Outcome,
+    rcode: int,
+    canonical: Labels,
+    addresses: tuple[str, ...] = (),
+    ttl_s: int = 0,
+) -> Answer:
+    return Answer(outcome, rcode, bool(record.header.tc), addresses, _text(canonical), ttl_s)
+
+
+def _ttl(value: Any) -> int:
+    ttl = int(value)
+    return 0 if ttl & _TTL_TOP_BIT else ttl  # RFC 2181 §8
+
+
+def _text(labels: Labels) -> str:
+    return b".".join(labels).decode("ascii", errors="replace")
+
+
+def _read_answer(
+    record: Any, rcode: int, qname: Labels, qtype: int, default_negative_ttl_s: int
+) -> Answer:
+    if record.header.tc:
+        return _answer(record, Outcome.TRUNCATED, rcode, qname)
+    if rcode not in (_RCODE_NOERROR, _RCODE_NXDOMAIN):
+        return _answer(record, Outcome.SERVER_ERROR, rcode, qname)
+    in_class = [rr for rr in record.rr if rr.rclass == _CLASS_IN]
+    chain = _follow(in_class, qname)
+    if chain is None:
+        return _answer(record, Outcome.SERVER_ERROR, rcode, qname)
+    canonical, chain_ttl_s = chain
+    if rcode == _RCODE_NOERROR:
+        addresses, ttl_s = _addresses(in_class, canonical, qtype)
+        if addresses:
+            ttl_s = min(ttl_s, chain_ttl_s)
+            return _answer(record, Outcome.ADDRESSES, rcode, canonical, addresses, ttl_s)
+    negative_ttl_s = _negative_ttl(record.auth, canonical)
+    if negative_ttl_s is None:
+        if rcode == _RCODE_NOERROR and any(rr.rtype == _TYPE_NS for rr in record.auth):
+            return _answer(record, Outcome.SERVER_ERROR, rcode, canonical)  # referral
+        negative_ttl_s = default_negative_ttl_s
+    outcome = Outcome.NXDOMAIN if rcode == _RCODE_NXDOMAIN else Outcome.NODATA
+    ttl_s = min(negative_ttl_s, chain_ttl_s)
+    return _answer(record, outcome, rcode, canonical, (), ttl_s)
+
+
+def _follow(records: list[Any], qname: Labels) -> tuple[Labels, int] | None:
+    """Follow CNAMEs from `qname`: return where the chain ends and its least TTL.
+
+    Returns None for a loop or a chain longer than `MAX_CNAME_CHAIN`. The TTL of an empty
+    chain is 2**31 - 1, the largest there is, so that min() with it changes nothing.
+    """
+    cnames: dict[Labels, Any] = {}
+    for rr in records:
+        if rr.rtype == _TYPE_CNAME:
+            cnames.setdefault(_lower(rr.rname.label), rr)  # RFC 1034 §3.6.2: one per name
+    current, ttl_s, seen = qname, _TTL_TOP_BIT - 1, {qname}
+    for _ in range(MAX_CNAME_CHAIN + 1):
+        rr = cnames.get(current)
+        if rr is None:
+            return current, ttl_s
+        current = _lower(rr.rdata.label.label)
+        ttl_s = min(ttl_s, _ttl(rr.ttl))
+        if current in seen:
+            return None
+        seen.add(current)
+    return None
+
+
+def _addresses(records: list[Any], owner: Labels, qtype: int) -> tuple[tuple[str, ...], int]:
+    addresses: list[str] = []
+    ttl_s = _TTL_TOP_BIT - 1
+    for rr in records:
+        if rr.rtype != qtype or _lower(rr.rname.label) != owner:
+            continue
+        raw = bytes(rr.rdata.data)
+        address = str(
+            ipaddress.IPv4Address(raw) if qtype == QType.A else ipaddress.IPv6Address(raw)
+        )
+        if address not in addresses:
+            addresses.append(address)
+        ttl_s = min(ttl_s, _ttl(rr.ttl))
+    return tuple(addresses), ttl_s
+
+
+def _negative_ttl(authority: list[Any], name: Labels) -> int | None:
+    """Return min(SOA TTL, SOA MINIMUM) of the SOA enclosing `name` (RFC 2308 §5), if any.
+
+    An SOA for a zone that does not enclose the name is ignored: it cannot speak for it.
+    """
+    for rr in authority:
+        if rr.rtype != _TYPE_SOA or rr.rclass != _CLASS_IN:
+            continue
+        owner = _lower(rr.rname.label)
+        if owner and name[-len(owner) :] != owner:
+            continue
+        return min(_ttl(rr.ttl), _ttl(rr.rdata.times[4]))
+    return None
+
+
+def tcp_frame(message: bytes) -> bytes:
+    """Return `message` with the two-byte length prefix of DNS over TCP (RFC 1035 §4.2.2).
+
+    Args:
+        message: a DNS message.
+
+    Returns:
+        The framed message.
+
+    Raises:
+        ValueError: the message is longer than 65535 bytes.
+    """
+    if len(message) > MAX_MESSAGE_BYTES:
+        raise ValueError(f"message of {len(message)} bytes exceeds {MAX_MESSAGE_BYTES}")
+    return _LENGTH.pack(len(message)) + message
+
+
+class TcpReader:
+    """Split a DNS-over-TCP byte stream into messages (RFC 1035 §4.2.2, RFC 7766 §8).
+
+    Feed it bytes as they arrive, in pieces of any size; it returns each message once whole.
+    It buffers at most one partial message (65537 bytes with its prefix).
+    """
+
+    __slots__ = ("_buffer", "_messages")
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self._messages = 0
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """Add received bytes; return the messages they complete, in stream order.
+
+        Args:
+            data: the next bytes of the stream (may be empty).
+
+        Returns:
+            The complete messages, without their prefixes; often none.
+        """
+        buffer = self._buffer
+        buffer += data
+        messages = []
+        while len(buffer) >= 2:
+            (length,) = _LENGTH.unpack_from(buffer)
+            if len(buffer) < 2 + length:
+                break
+            messages.append(bytes(buffer[2 : 2 + length]))
+            del buffer[: 2 + length]
+        self._messages += len(messages)
+        return messages
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes of a message not complete yet; at EOF, nonzero means the peer cut one off."""
+        return len(self._buffer)
+
+    def __repr__(self) -> str:
+        return f"<TcpReader messages={self._messages} buffered={len(self._buffer)}>"
