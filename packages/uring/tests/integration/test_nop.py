@@ -204,3 +204,17 @@ def test_big_entry_rings_reap_correctly_across_wrap_around(flags: SetupFlag, rea
         cqes = reap_until(ring, 1) + run_nops(ring, user_datas[1:], reap_until)
         assert [ud for ud, _, _ in cqes] == user_datas
         assert_nops_completed(cqes, user_datas)
+
+
+def test_pending_sqe_is_the_newest_sqe_until_it_is_submitted(ring: Ring, reap_until) -> None:
+    assert ring.pending_sqe() is None
+    first = ring.get_sqe()
+    second = ring.get_sqe()
+    assert first is not None
+    assert second is not None
+    prep_nop(first, user_data=1)
+    prep_nop(second, user_data=2)
+    assert ring.pending_sqe() is second
+    ring.submit()
+    assert ring.pending_sqe() is None
+    assert sorted(ud for ud, _, _ in reap_until(ring, 2)) == [1, 2]
