@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PACKAGES := packages/uring packages/sws-core packages/sws-http packages/sws-ws packages/sws-client
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 
-.PHONY: install run test lint typecheck unit bench clean
+.PHONY: install tools run test lint typecheck unit bench clean
 
 $(STAMP): requirements-dev.txt $(PYPROJECTS)
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "python 3.11+ is required")'
@@ -18,6 +18,11 @@ $(STAMP): requirements-dev.txt $(PYPROJECTS)
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Real peers for the end-to-end tests (wrk, nginx, curl), from Debian's packages when
+# missing; without root or apt-get their tests skip.
+tools:
+	bash scripts/test-tools.sh
 
 # The demo: the sws-http demo app on http://127.0.0.1:8080/ (Ctrl-C stops it gracefully).
 run: install
@@ -30,7 +35,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-test: lint typecheck
+test: lint typecheck tools
 	$(BIN)/pytest -n auto
 
 bench: install

@@ -16,12 +16,13 @@ pytestmark = [
 ]
 
 
-def test_wrk_smoke(serve: Callable[..., Any]) -> None:
+@pytest.mark.parametrize("headers", [[], ["-H", "Connection: close"]], ids=["keep-alive", "close"])
+def test_wrk_smoke(serve: Callable[..., Any], headers: list[str]) -> None:
     from sws_http.demo import app
 
     port = serve(app).port
     out = subprocess.run(
-        ["wrk", "-t1", "-c32", "-d1s", f"http://127.0.0.1:{port}/"],
+        ["wrk", "-t1", "-c32", "-d1s", *headers, f"http://127.0.0.1:{port}/"],
         capture_output=True,
         text=True,
         timeout=30,
