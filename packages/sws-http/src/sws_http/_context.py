@@ -16,11 +16,13 @@ import json as _json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from sws_http._later import DeferredResponse, ResponseStream
+from sws_http._later import DeferredResponse, ResponseStream, Upgrade
 from sws_http.proto import Headers, Request
 
 if TYPE_CHECKING:
-    from sws_core import Conn
+    from collections.abc import Callable, Iterable
+
+    from sws_core import Conn, TcpProtocol
     from sws_http._protocol import HttpProtocol
 
 
@@ -156,9 +158,36 @@ class Context:
         self.later = stream
         return stream
 
+    def upgrade(
+        self,
+        name: str,
+        protocol: Callable[[Conn], TcpProtocol],
+        headers: Iterable[tuple[str, str]] = (),
+    ) -> None:
+        """Switch the connection to another protocol: answer `101 Switching Protocols`
+        with `Upgrade: name` and `headers`, then hand the connection to `protocol(conn)`.
+
+        The new protocol receives every byte after this request (some may have arrived
+        with it). Middleware sees the 101 like any response and may add headers.
+
+        Args:
+            name: the protocol token of the `Upgrade` header ("websocket").
+            protocol: called on the IO thread with the connection once the 101 is
+                queued; returns the `TcpProtocol` that drives the connection from then on.
+            headers: extra response headers (`Sec-WebSocket-Accept`, ...).
+
+        Raises:
+            RuntimeError: the context has no connection, or already defers or streams.
+        """
+        self._protocol("upgrade")
+        self.later = Upgrade(name, protocol)
+        self.status = 101
+        self.response_body = b""
+        self.response_headers.extend(headers)
+
     def _protocol(self, what: str) -> HttpProtocol:
         if self.later is not None:
-            raise RuntimeError(f"{what}: this response is already deferred or streamed")
+            raise RuntimeError(f"{what}: this response is already deferred, streamed or upgraded")
         protocol = getattr(self.conn, "protocol", None)
         if protocol is None:
             raise RuntimeError(f"{what} needs a live connection")

@@ -1,4 +1,4 @@
-"""Responses that do not come from the handler's return: deferred and streamed.
+"""Responses that do not come from the handler's return: deferred, streamed, upgraded.
 
 - `DeferredResponse` (`ctx.defer()`): the handler returns at once and any thread answers
   later with `text` / `json` / `bytes` / `complete`. The answer travels to the IO thread
@@ -20,6 +20,7 @@ from sws_core import Send
 from sws_http.proto import chunk, last_chunk, response_head
 
 if TYPE_CHECKING:
+    from sws_core import Conn, TcpProtocol
     from sws_http._context import Context
     from sws_http._protocol import HttpProtocol
 
@@ -117,3 +118,16 @@ class ResponseStream:
     def ended(self) -> bool:
         """Whether the body has ended."""
         return self._ended
+
+
+class Upgrade:
+    """A switch to another protocol, answered with 101 (see the module docstring)."""
+
+    __slots__ = ("name", "protocol")
+
+    def __init__(self, name: str, protocol: Callable[[Conn], TcpProtocol]) -> None:
+        self.name = name  # the Upgrade token, "websocket"
+        self.protocol = protocol  # makes the connection's new protocol, on the IO thread
+
+    def __repr__(self) -> str:
+        return f"<Upgrade to {self.name}>"

@@ -10,6 +10,8 @@ Rules that hold here:
 - A handler's exception is logged and answered with a generic 500: no traceback, no
   message reaches the client.
 - `Expect: 100-continue` is answered with an interim 100 before the body is read.
+- After a 101 (`ctx.upgrade`) this protocol is done: the connection, and every byte the
+  client sent after the upgrade request, belong to the new protocol.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from urllib.parse import unquote
 
 from sws_core import BrokenResourceError, ClosedResourceError, Conn, Op
 from sws_http._context import Context
-from sws_http._later import DeferredResponse, ResponseStream
+from sws_http._later import DeferredResponse, ResponseStream, Upgrade
 from sws_http.proto import (
     NEED_DATA,
     REASONS,
@@ -191,6 +193,9 @@ class HttpProtocol:
                 return
             if isinstance(later, DeferredResponse) and not later._done:
                 return  # the handler returned; the answer comes through _deferred_done
+            if isinstance(later, Upgrade) and ctx.status == 101:  # middleware may refuse
+                self._switch(ctx, later)
+                return
         keep_alive = request.keep_alive and not conn.loop.stopping
         body = ctx.response_body
         try:
@@ -221,6 +226,40 @@ class HttpProtocol:
                 len(body),
             )
         self._finish(keep_alive)
+
+    def _switch(self, ctx: Context, upgrade: Upgrade) -> None:
+        """Answer 101 and hand the connection, with the bytes after the request, over."""
+        conn = self.conn
+        try:
+            head = response_head(
+                101, ctx.response_headers, upgrade=upgrade.name, date=self.app.date()
+            )
+        except ValueError:
+            log.exception("handler for %s %s built an invalid upgrade", ctx.method, ctx.target)
+            self._answer_500(ctx)
+            return
+        conn.write(head)
+        if self.app.access_log:
+            request = ctx.request
+            access_log.info(
+                '%s "%s %s HTTP/%s" 101 0',
+                conn.peer[0],
+                request.method,
+                request.target,
+                request.http_version,
+            )
+        rest = self.parser.take_buffered()
+        try:
+            protocol = upgrade.protocol(conn)
+        except Exception:
+            log.exception("upgrade to %s for %s raised", upgrade.name, ctx.target)
+            conn.abort()
+            return
+        conn.protocol = protocol  # this protocol stays busy: it gets no more events
+        if rest:
+            protocol.data_received(rest)
+        if self._eof and conn.state == 0:
+            protocol.eof_received()
 
     def _finish(self, keep_alive: bool) -> None:
         self._busy = False

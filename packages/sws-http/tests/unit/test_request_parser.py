@@ -943,3 +943,14 @@ def test_a_fragment_in_the_target_is_refused(target: bytes) -> None:
     assert events == []
     assert error is not None
     assert error.status_hint == 400
+
+
+def test_take_buffered_hands_over_the_bytes_after_the_request_and_stops_parsing() -> None:
+    parser = RequestParser()
+    parser.feed(b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n\x81\x85")
+    assert isinstance(parser.next_event(), Request)
+    assert isinstance(parser.next_event(), EndOfMessage)
+    assert parser.take_buffered() == b"\x81\x85"
+    parser.feed(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")  # no longer parsed
+    assert parser.next_event() is NEED_DATA
+    assert parser.buffered == 0

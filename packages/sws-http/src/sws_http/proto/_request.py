@@ -158,6 +158,17 @@ class RequestParser:
         """How many received bytes wait to be parsed."""
         return len(self._buf)
 
+    def take_buffered(self) -> bytes:
+        """Return the bytes received after the last complete request, and stop parsing.
+
+        For a connection that switches protocols after a request (a 101 answer): those
+        bytes, and all later ones, belong to the new protocol.
+        """
+        rest = bytes(self._buf)
+        self._buf.clear()
+        self._state = _CLOSED
+        return rest
+
     @property
     def mid_request(self) -> bool:
         """Whether part of a request has arrived and the rest has not (a slow client)."""
