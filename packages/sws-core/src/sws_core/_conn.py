@@ -83,6 +83,7 @@ _STATE_NAMES: Final = ("OPEN", "CLOSING", "CLOSED", "FREED", "CONNECTING")
 
 _PAUSE_WRITE: Final = 1  # reading paused because the write queue is over its limit
 _PAUSE_READ: Final = 2  # reading paused because unread data is over its limit
+_PAUSE_USER: Final = 4  # reading paused by the protocol (pause_reading)
 
 _MORE: Final = int(CqeFlag.MORE)
 _BUFFER_SELECT: Final = int(SqeFlag.BUFFER_SELECT)
@@ -466,6 +467,20 @@ class Conn:
             self.loop._throw(fiber, BusyResourceError(f"another fiber receives on {self!r}"))
         else:
             self._reader = fiber
+
+    def pause_reading(self) -> None:
+        """Stop reading until `resume_reading` (a protocol whose consumer fell behind).
+
+        The recv is cancelled; data the kernel had already received may still arrive
+        once, right after this call. Idempotent.
+        """
+        if self.state == OPEN:
+            self._pause_reading(_PAUSE_USER)
+
+    def resume_reading(self) -> None:
+        """Read again after `pause_reading` (unless backpressure still holds it). Idempotent."""
+        if self._pause & _PAUSE_USER:
+            self._resume_reading(_PAUSE_USER)
 
     def _pause_reading(self, reason: int) -> None:
         if not self._pause:

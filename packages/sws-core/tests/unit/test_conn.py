@@ -271,6 +271,24 @@ def test_unread_data_over_the_limit_pauses_reading_until_the_fiber_reads(
     assert log == [b"0123456789A", b"more"]
 
 
+def test_a_protocol_can_pause_and_resume_reading(driver: LoopDriver) -> None:
+    log: list[Any] = []
+    conn = protocol_conn(driver, log)
+    recv = driver.recv_sqe(conn)
+    conn.pause_reading()
+    conn.pause_reading()  # idempotent
+    driver.turn()
+    cancel = driver.ring.one(Opcode.ASYNC_CANCEL)
+    assert cancel.addr == recv.user_data
+    driver.ring.complete_cancel(cancel)
+    driver.turn()
+    assert driver.ring.live(Opcode.RECV) == []
+    conn.resume_reading()
+    driver.turn()
+    driver.deliver(conn, b"again")
+    assert ("data", b"again") in log
+
+
 # --- sending --------------------------------------------------------------------------------------
 
 
