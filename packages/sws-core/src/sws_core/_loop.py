@@ -349,6 +349,10 @@ class Loop:
             with contextlib.suppress(OSError):
                 os.eventfd_write(self._wake_fd, 1)
 
+    def on_loop_thread(self) -> bool:
+        """Whether the caller runs on this loop's IO thread (False before `run`)."""
+        return threading.get_ident() == self._thread_id
+
     @property
     def stopping(self) -> bool:
         """Whether a graceful stop has begun."""

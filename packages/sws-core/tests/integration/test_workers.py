@@ -286,3 +286,9 @@ def test_second_receiver_on_a_connection_is_refused(serve: Any, tcp: Any) -> Non
     assert tcp.recv_exactly(sock, 5) == b"ready"
     sock.sendall(b"mine")
     assert tcp.read_to_eof(sock) == b"mine BusyResourceError"
+
+
+def test_on_loop_thread_is_true_only_on_the_io_thread(serve: Any) -> None:
+    lt = serve()
+    assert not lt.loop.on_loop_thread()
+    assert lt.call(lt.loop.on_loop_thread) is True
