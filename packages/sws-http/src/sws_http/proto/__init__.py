@@ -1,4 +1,4 @@
-"""sws_http.proto: HTTP/1.1 for servers, sans-IO (RFC 9110, RFC 9112).
+"""sws_http.proto: HTTP/1.1 for servers and clients, sans-IO (RFC 9110, RFC 9112).
 
 Bytes in, events out; response heads and chunks out as bytes. No sockets, threads or
 clocks: the caller passes the `Date` value in. The one entry for requests is
@@ -34,8 +34,21 @@ Rules applied strictly (request smuggling defenses):
 
 Every error is a `ProtocolError` with the status to answer (400, 413, 414, 431, 501, 505)
 and a short message; the caller answers and closes the connection.
+
+The client role: `request_head` writes a request head (Host, the caller's fields, then the
+framing from its arguments; `chunk`/`last_chunk` write a chunked body), and
+`ResponseParser` reads the responses, with the same `feed`/`feed_eof`/`next_event` shape.
+Framing depends on the request (RFC 9112 §6.3), so the caller announces each request it
+sends, in order, with `parser.expect(method)`. 1xx heads come out as
+`InformationalResponse` before the final `Response`; after a 101, or a 2xx to CONNECT, the
+parser stops and the bytes after the head are `trailing_data`. A close-delimited body ends
+at `feed_eof()`. Heads may use bare-LF line ends, as every client accepts; framing fields
+and chunked framing are as strict as for requests. Errors are `ProtocolError` with
+`status_hint` 502 (what a gateway would answer); the caller closes the connection, and
+reuses it only when `parser.reusable` says so (no stray bytes after the last response).
 """
 
+from sws_http.proto._client import InformationalResponse, Response, request_head
 from sws_http.proto._errors import ProtocolError
 from sws_http.proto._events import (
     NEED_DATA,
@@ -59,23 +72,29 @@ from sws_http.proto._response import (
     last_chunk,
     response_head,
 )
+from sws_http.proto._response_parser import DEFAULT_MAX_RESPONSE_BODY_BYTES, ResponseParser
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_MAX_HEADERS",
     "DEFAULT_MAX_HEADER_BYTES",
+    "DEFAULT_MAX_RESPONSE_BODY_BYTES",
     "DEFAULT_MAX_TARGET_BYTES",
     "NEED_DATA",
     "REASONS",
     "Data",
     "EndOfMessage",
     "Headers",
+    "InformationalResponse",
     "NeedData",
     "ProtocolError",
     "Request",
     "RequestParser",
+    "Response",
+    "ResponseParser",
     "chunk",
     "http_date",
     "last_chunk",
+    "request_head",
     "response_head",
 ]
