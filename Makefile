@@ -24,9 +24,9 @@ install: $(STAMP)
 tools:
 	bash scripts/test-tools.sh
 
-# The demo: the sws-http demo app on http://127.0.0.1:8080/ (Ctrl-C stops it gracefully).
+# The demo: the sws demo app (HTTP and WebSocket) on http://127.0.0.1:8080/ (Ctrl-C stops it gracefully).
 run: install
-	$(BIN)/python -m sws_http.demo --host 127.0.0.1 --port 8080
+	$(BIN)/python -m sws_ws.demo --host 127.0.0.1 --port 8080
 
 lint: install
 	$(BIN)/ruff check .

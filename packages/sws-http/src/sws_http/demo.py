@@ -29,15 +29,11 @@ from sws_http import Context, Server
 
 ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
-app = Server()
 
-
-@app.get("/")
 def hello(ctx: Context) -> None:
     ctx.text("hello")
 
 
-@app.route("/echo", methods=ANY_METHOD)
 def echo(ctx: Context) -> None:
     ctx.json(
         {
@@ -50,17 +46,14 @@ def echo(ctx: Context) -> None:
     )
 
 
-@app.get("/json")
 def json_doc(ctx: Context) -> None:
     ctx.json({"server": "sws", "features": ["io_uring", "fibers", "pipelining"]})
 
 
-@app.get("/users/{id}")
 def user(ctx: Context) -> None:
     ctx.json({"id": ctx.params["id"], "fields": ctx.query.get_all("field")})
 
 
-@app.get("/files/{rest:path}")
 def files(ctx: Context) -> None:
     ctx.text(f"file: {ctx.params['rest']}")
 
@@ -71,19 +64,16 @@ def _digest(data: bytes, rounds: int) -> str:
     return data.hex()
 
 
-@app.get("/worker")
 def worker(ctx: Context) -> Generator[Op, Any, None]:
     digest = yield from to_worker(_digest, b"sws", 20_000)
     ctx.json({"sha256^20000": digest})
 
 
-@app.get("/sleep")
 async def slow(ctx: Context) -> None:
     await sleep(0.05)
     ctx.text("slept 50 ms")
 
 
-@app.get("/html")
 def page(ctx: Context) -> None:
     ctx.html(
         "<!doctype html><html><head><title>sws</title></head><body>"
@@ -93,7 +83,6 @@ def page(ctx: Context) -> None:
     )
 
 
-@app.get("/stream")
 def stream(ctx: Context) -> Generator[Op, Any, None]:
     body = ctx.stream(content_type="text/plain; charset=utf-8")
     for i in range(5):
@@ -101,10 +90,27 @@ def stream(ctx: Context) -> Generator[Op, Any, None]:
         yield from sleep(0.01)
 
 
-@app.get("/defer")
 def defer(ctx: Context) -> None:
     later = ctx.defer()
     threading.Timer(0.02, later.text, ("answered by another thread",)).start()
+
+
+def add_routes(app: Server) -> None:
+    """Register the demo's routes on `app` (the WebSocket demo adds its own to these)."""
+    app.get("/")(hello)
+    app.route("/echo", methods=ANY_METHOD)(echo)
+    app.get("/json")(json_doc)
+    app.get("/users/{id}")(user)
+    app.get("/files/{rest:path}")(files)
+    app.get("/worker")(worker)
+    app.get("/sleep")(slow)
+    app.get("/html")(page)
+    app.get("/stream")(stream)
+    app.get("/defer")(defer)
+
+
+app = Server()
+add_routes(app)
 
 
 def main() -> None:
