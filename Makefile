@@ -44,6 +44,7 @@ bench: install
 	$(BIN)/python bench/tcp_echo.py
 	$(BIN)/python bench/idle_conns.py
 	$(BIN)/python bench/http.py
+	$(BIN)/python bench/ws.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

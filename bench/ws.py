@@ -1,0 +1,326 @@
+"""WebSocket echo and broadcast: server CPU per message of sws-ws against the websockets
+library and aiohttp, measured in the same run, interleaved.
+
+Each competitor is one process on cpu0 serving the three paths of `servers/ws_client.py`
+(/ws echo, /sub subscribe, /pub broadcast); the client, one epoll loop over raw sockets
+writing pre-masked frames, drives it from cpu1 in two cases:
+
+- "echo": 50 connections each keep one 16-byte text message in flight (send, wait for the
+  echo, send again); a message is a round trip;
+- "broadcast": 1,000 subscribers and one publisher; the publisher sends a 16-byte text
+  message, waits until every subscriber has it, and sends the next; a message is one
+  delivery (1,000 per publish).
+
+Competitors (reference: websockets):
+
+- "sws": `ws_sws.py`, a `sws_ws.Server` with `@app.ws` callback classes (`ws.send`,
+  `ws.subscribe`, `app.publish`), served in-process by `app.run(host, port)`;
+- "websockets": `ws_websockets.py`, `websockets.asyncio.server.serve(compression=None)`
+  with `websockets.broadcast`, on uvloop;
+- "aiohttp": `ws_aiohttp.py`, `web.WebSocketResponse` handlers on `web.run_app`, on uvloop,
+  the publisher awaiting `send_str` on each subscriber.
+
+No client offers compression, and every server has its keepalive pings off. aiohttp is
+optional (skipped, with a message, when it is not importable or does not start); without
+uvloop, websockets and aiohttp run on asyncio's loop, which the output says.
+
+The figure that matters is the server's CPU time per message: utime + stime from
+/proc/PID/stat, read by the client just before its first send and just after its last
+reply (so the 1,001 handshakes of the broadcast case are left out), over its messages.
+The harness's own before/after reading, which covers the handshakes, is kept in each
+run's `extra` as `process_cpu_s`. The last line printed is
+
+    ws echo cpu/msg ratio sws/websockets: X.XX
+
+(median server CPU microseconds per message of "sws" over websockets'; lower is better).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+import statistics
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from harness import (
+    DEFAULT_PORT_WAIT_S,
+    BenchError,
+    Benchmark,
+    Case,
+    Competitor,
+    LoadResult,
+    LoadSpec,
+    Results,
+    Run,
+    free_port,
+    make_parser,
+    options_from_args,
+    report,
+    run_benchmark,
+    serving,
+    summarize,
+)
+
+HERE = Path(__file__).resolve().parent
+SERVERS = HERE / "servers"
+REFERENCE = "websockets"
+MEASURED = "sws"
+ECHO = "echo"
+BROADCAST = "broadcast"
+CONNS = 50  # echo connections
+SUBSCRIBERS = 1000
+SIZE = 16  # message bytes, fixed in ws_client.py
+DEFAULT_SECONDS = 5  # 2 cases x 3 servers x 5 rounds x (1 s warm-up + 5 s + set-up): ~4 min
+QUICK_SECONDS = 1
+WARMUP_S = 1  # an unmeasured client run before each measured one (not with --quick)
+
+MAKE_INSTALL = "run `make install` (installs the packages editable into .venv)"
+PIP_HINT = "pip install -r bench/requirements.txt"
+REQUIRED_MODULES = {"sws_ws": MAKE_INSTALL, "websockets": MAKE_INSTALL}
+OPTIONAL_MODULES = {"aiohttp": ("aiohttp",)}
+
+
+def competitors() -> tuple[Competitor, ...]:
+    py = sys.executable
+
+    def server(script: str) -> tuple[str, ...]:
+        return (py, str(SERVERS / script), "--port", "{port}")
+
+    return (
+        Competitor(MEASURED, server("ws_sws.py")),
+        Competitor(REFERENCE, server("ws_websockets.py")),
+        Competitor("aiohttp", server("ws_aiohttp.py")),
+    )
+
+
+def client_load(mode: str, *args: str) -> LoadSpec:
+    argv = (
+        sys.executable,
+        str(SERVERS / "ws_client.py"),
+        mode,
+        "--port",
+        "{port}",
+        "--seconds",
+        "{seconds}",
+        "--pid",
+        "{pid}",
+        *args,
+    )
+    return LoadSpec(argv=argv, parse=parse_client_report, warmup_s=WARMUP_S)
+
+
+def parse_client_report(stdout: str) -> LoadResult:
+    """Read the JSON line `ws_client.py` prints last.
+
+    Raises:
+        ValueError: no such line, no message in it, or no server CPU reading.
+    """
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    if not lines:
+        raise ValueError("the websocket client printed nothing")
+    data = json.loads(lines[-1])  # JSONDecodeError is a ValueError
+    if not isinstance(data, dict):
+        raise ValueError(f"not a client report: {lines[-1][:200]!r}")
+    messages, seconds = data.get("messages"), data.get("seconds")
+    server_cpu_s = data.get("server_cpu_s")
+    if not isinstance(messages, int) or not isinstance(seconds, int | float) or seconds <= 0:
+        raise ValueError(f"client report lacks messages or seconds: {lines[-1][:200]!r}")
+    if not isinstance(server_cpu_s, int | float):
+        raise ValueError(f"client report lacks server_cpu_s (no --pid?): {lines[-1][:200]!r}")
+    return LoadResult(
+        requests=messages,
+        seconds=float(seconds),
+        requests_per_s=messages / seconds,
+        extra={
+            "window_server_cpu_s": float(server_cpu_s),
+            "window_client_cpu_s": float(data.get("client_cpu_s", 0.0)),
+            "publishes": float(data.get("publishes", 0)),
+            "client_cpu_s": float(data.get("cpu_seconds", 0.0)),
+        },
+    )
+
+
+ECHO_LOAD = client_load(ECHO, "--conns", str(CONNS))
+CASES = (
+    Case(ECHO),  # the benchmark's load
+    Case(BROADCAST, load=client_load(BROADCAST, "--subscribers", str(SUBSCRIBERS))),
+)
+
+
+def over_load_window(results: Results) -> Results:
+    """The results with each run's server CPU taken over the client's timed window (what
+    the client read from /proc) instead of the client's whole run; the harness's reading
+    stays in `extra` as `process_cpu_s`."""
+    runs = []
+    for run in results.runs:
+        cpu_s = run.extra["window_server_cpu_s"]
+        extra = {**run.extra, "process_cpu_s": run.cpu_s}
+        runs.append(
+            dataclasses.replace(run, cpu_s=cpu_s, cpu_us_per_op=cpu_s / run.ops * 1e6, extra=extra)
+        )
+    summaries = tuple(summarize(runs, results.reference))
+    return dataclasses.replace(results, runs=tuple(runs), summaries=summaries)
+
+
+def missing_modules(modules: Sequence[str]) -> list[str]:
+    missing = []
+    for module in modules:
+        try:
+            if importlib.util.find_spec(module) is None:
+                missing.append(module)
+        except (ImportError, ValueError):
+            missing.append(module)
+    return missing
+
+
+def starts(competitor: Competitor) -> str | None:
+    """Start the server once and stop it; None if it accepted connections, else why not."""
+    port = free_port()
+    argv = [arg.replace("{port}", str(port)) for arg in competitor.argv]
+    try:
+        with serving(argv, port, env=competitor.env, start_timeout_s=DEFAULT_PORT_WAIT_S):
+            pass
+    except BenchError as e:
+        return str(e)
+    return None
+
+
+def usable_competitors() -> tuple[Competitor, ...]:
+    """sws and websockets or fail; aiohttp is skipped, with a message on stderr, when it is
+    not importable or its server does not start.
+
+    Raises:
+        BenchError: sws or websockets cannot run (the message names the fix).
+    """
+    for module, hint in REQUIRED_MODULES.items():
+        if missing_modules([module]):
+            raise BenchError(f"{module} is not importable by {sys.executable}: {hint}")
+    if missing_modules(["uvloop"]):
+        print(
+            f"ws: uvloop not importable by {sys.executable}: websockets and aiohttp run on "
+            f"asyncio's loop ({PIP_HINT})",
+            file=sys.stderr,
+        )
+    chosen = []
+    for competitor in competitors():
+        modules = OPTIONAL_MODULES.get(competitor.name)
+        if modules is not None:
+            missing = missing_modules(modules)
+            if missing:
+                print(
+                    f"ws: skipping {competitor.name}: {', '.join(missing)} not importable by "
+                    f"{sys.executable} ({PIP_HINT})",
+                    file=sys.stderr,
+                )
+                continue
+        why = starts(competitor)
+        if why is not None:
+            if modules is None:
+                raise BenchError(f"{competitor.name} does not start: {why}")
+            print(f"ws: skipping {competitor.name}: {why}", file=sys.stderr)
+            continue
+        chosen.append(competitor)
+    return tuple(chosen)
+
+
+def medians(results: Results) -> dict[tuple[str, str], dict[str, float]]:
+    """Per (case, competitor): median msgs/s, server CPU us/msg, server and client busy."""
+    groups: dict[tuple[str, str], list[Run]] = {}
+    for run in results.runs:
+        groups.setdefault((run.case, run.competitor), []).append(run)
+    return {
+        key: {
+            "msgs_s": statistics.median(r.ops_per_s for r in runs),
+            "cpu_us": statistics.median(r.cpu_us_per_op for r in runs),
+            "server_busy": statistics.median(r.cpu_s / r.seconds for r in runs),
+            "client_busy": statistics.median(
+                r.extra.get("window_client_cpu_s", 0.0) / r.seconds for r in runs
+            ),
+        }
+        for key, runs in groups.items()
+    }
+
+
+def format_rows(rows: Sequence[Sequence[str]]) -> str:
+    """Rows of cells as text: the first two columns left-aligned, the others right-aligned."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(
+            cell.ljust(width) if i < 2 else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in rows
+    )
+
+
+def case_table(results: Results, stats: dict[tuple[str, str], dict[str, float]]) -> str:
+    header = (
+        "case",
+        "competitor",
+        "msgs/s",
+        "server cpu us/msg",
+        "cpu ratio",
+        "server busy",
+        "client busy",
+    )
+    rows: list[tuple[str, ...]] = [header]
+    for s in results.summaries:
+        m = stats[(s.case, s.competitor)]
+        ref = stats.get((s.case, REFERENCE))
+        rows.append(
+            (
+                s.case,
+                s.competitor,
+                f"{m['msgs_s']:,.0f}",
+                f"{m['cpu_us']:.2f}",
+                f"{m['cpu_us'] / ref['cpu_us']:.2f}" if ref and ref["cpu_us"] else "-",
+                f"{m['server_busy']:.0%}",
+                f"{m['client_busy']:.0%}",
+            )
+        )
+    return format_rows(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser(
+        f"WebSocket echo ({CONNS} conns) and broadcast (1 publisher, {SUBSCRIBERS:,} "
+        "subscribers), 16-byte messages: sws-ws against websockets and aiohttp.",
+        default_seconds=DEFAULT_SECONDS,
+        quick_seconds=QUICK_SECONDS,
+    )
+    ns = parser.parse_args(argv)
+    try:
+        options = options_from_args(ns)
+        chosen = usable_competitors()
+        meta = {
+            "echo_conns": CONNS,
+            "subscribers": SUBSCRIBERS,
+            "message_bytes": SIZE,
+            "client": "servers/ws_client.py",
+            "cpu_window": "client's timed part (handshakes excluded); see extra.process_cpu_s",
+            "asyncio_loop": "asyncio" if missing_modules(["uvloop"]) else "uvloop",
+            "servers": {c.name: " ".join(c.argv) for c in chosen},
+        }
+        bench = Benchmark("ws", "server", CASES, chosen, REFERENCE, load=ECHO_LOAD, meta=meta)
+        results = over_load_window(run_benchmark(bench, options))
+    except BenchError as e:
+        print(f"ws: {e}", file=sys.stderr)
+        return 2
+    report(results, options.out_dir)
+    stats = medians(results)
+    print()
+    print(case_table(results, stats))
+    mine, ref = stats.get((ECHO, MEASURED)), stats.get((ECHO, REFERENCE))
+    if mine and ref and ref["cpu_us"]:
+        shown = f"{mine['cpu_us'] / ref['cpu_us']:.2f}"
+    else:
+        shown = "n/a (no runs)"
+    print(f"ws echo cpu/msg ratio {MEASURED}/{REFERENCE}: {shown}")
+    return 0 if results.complete else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
