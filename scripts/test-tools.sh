@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Install the programs the end-to-end tests drive as real peers, from Debian's packages:
-# wrk (load smoke), nginx (a reference HTTP server for the client tests), curl.
+# wrk (load smoke), nginx (a reference HTTP server for the client tests), curl, chromium
+# (headless, for the browser test of the chat page).
 # Runs only where apt-get is usable (root on Debian/Ubuntu); elsewhere it says what is
 # missing, and the tests that need a missing program skip with that name.
 set -uo pipefail
-declare -A package=([wrk]=wrk [nginx]=nginx-light [curl]=curl)
+declare -A package=([wrk]=wrk [nginx]=nginx-light [curl]=curl [chromium]=chromium)
 missing=()
 for cmd in "${!package[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("${package[$cmd]}")
