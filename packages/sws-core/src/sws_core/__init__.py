@@ -31,7 +31,7 @@ from sws_core._errors import (
 )
 from sws_core._fiber import Event, Fiber
 from sws_core._listener import Listener
-from sws_core._loop import DEFAULT_GRACE_S, IO_QUANTUM, Loop, LoopStatistics
+from sws_core._loop import DEFAULT_GRACE_S, IO_QUANTUM, Loop, LoopStatistics, current_loop
 from sws_core._ops import (
     Connect,
     Op,
@@ -74,6 +74,7 @@ __all__ = [
     "ToWorker",
     "WaitEvent",
     "connect",
+    "current_loop",
     "error_from_res",
     "pack_user_data",
     "sleep",

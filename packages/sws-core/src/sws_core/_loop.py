@@ -376,6 +376,8 @@ class Loop:
             raise RuntimeError("the loop is already running")
         self.running = True
         self._thread_id = threading.get_ident()
+        outer = getattr(_current, "loop", None)
+        _current.loop = self
         # Handlers first, so a signal during set-up stops the loop too: stop() then only
         # sets the flag (no eventfd yet), which the first turn checks before it waits.
         old_handlers = install_signal_handlers(self) if self.handle_signals else {}
@@ -387,6 +389,7 @@ class Loop:
             restore_signal_handlers(old_handlers)
             self._teardown()
             self.running = False
+            _current.loop = outer
 
     def _setup(self) -> None:
         self._ring = self._backend.open_ring(self._ring_entries)
@@ -808,6 +811,18 @@ class Loop:
             f"<Loop {state} conns={len(self._pool)}/{self._pool.capacity} "
             f"fibers={len(self._fibers)} listeners={len(self._listeners)}>"
         )
+
+
+_current = threading.local()  # .loop: the Loop running on this thread, if any
+
+
+def current_loop() -> Loop | None:
+    """Return the loop running on the calling thread (its IO thread), or None.
+
+    Code that may run either on an IO thread or elsewhere (a client library, say) uses it
+    to choose between waiting through the loop (a fiber op) and blocking its thread.
+    """
+    return getattr(_current, "loop", None)
 
 
 def _not_running(*_: Any) -> Any:

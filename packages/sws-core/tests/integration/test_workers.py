@@ -10,7 +10,16 @@ from typing import Any
 
 import pytest
 
-from sws_core import Conn, Event, InvokeQueueFullError, NoWorkerPoolError, Op, sleep, to_worker
+from sws_core import (
+    Conn,
+    Event,
+    InvokeQueueFullError,
+    NoWorkerPoolError,
+    Op,
+    current_loop,
+    sleep,
+    to_worker,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -292,3 +301,9 @@ def test_on_loop_thread_is_true_only_on_the_io_thread(serve: Any) -> None:
     lt = serve()
     assert not lt.loop.on_loop_thread()
     assert lt.call(lt.loop.on_loop_thread) is True
+
+
+def test_current_loop_is_the_loop_only_on_its_thread(serve: Any) -> None:
+    lt = serve()
+    assert current_loop() is None
+    assert lt.call(current_loop) is lt.loop
