@@ -45,6 +45,7 @@ from sws_core._ops import (
     to_worker,
 )
 from sws_core._pipe import Pipe
+from sws_core._ringop import Datagram, RingOp, ring_op
 from sws_core._slots import SlotPool, pack_user_data, unpack_user_data
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
     "ClosedResourceError",
     "Conn",
     "Connect",
+    "Datagram",
     "Event",
     "Fiber",
     "InternalError",
@@ -67,6 +69,7 @@ __all__ = [
     "Op",
     "Pipe",
     "Receive",
+    "RingOp",
     "Send",
     "Sleep",
     "SlotPool",
@@ -77,6 +80,7 @@ __all__ = [
     "current_loop",
     "error_from_res",
     "pack_user_data",
+    "ring_op",
     "sleep",
     "to_worker",
     "unpack_user_data",

@@ -73,6 +73,8 @@ K_LINK_TIMEOUT: Final = 7
 K_ACCEPT: Final = 8
 K_WAKE: Final = 9
 K_DISCARD: Final = 10  # closing a refused connection's fd: no slot to report to
+K_OP: Final = 11  # a fiber's ring_op; the op's id, not a slot, in the bits above the kind
+K_OP_TIMEOUT: Final = 12  # the timeout linked to a ring_op (its own CQE is not needed)
 
 OPEN: Final = 0
 CLOSING: Final = 1  # no new reads; flushing (close) or cancelling (abort)

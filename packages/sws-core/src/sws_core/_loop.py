@@ -38,6 +38,8 @@ from sws_core._conn import (
     K_CONNECT,
     K_DISCARD,
     K_LINK_TIMEOUT,
+    K_OP,
+    K_OP_TIMEOUT,
     K_RECV,
     K_SEND,
     K_SHUTDOWN,
@@ -51,19 +53,26 @@ from sws_core._errors import (
     ClosedResourceError,
     InvokeQueueFullError,
     NoWorkerPoolError,
+    error_from_res,
 )
 from sws_core._fiber import Coro, Fiber
 from sws_core._listener import Listener
 from sws_core._ops import Connect, Op, Receive, Send, Sleep, ToWorker, WaitEvent
 from sws_core._outbound import finish_connect, start_connect
+from sws_core._ringop import RingOp
 from sws_core._slots import SlotPool, pack_user_data
 from sws_core._stop import GracefulStop, install_signal_handlers, restore_signal_handlers
 from sws_core._timers import Timer, TimerQueue
 from sws_core._workers import Done, WorkerPool
 from uring import (
     CqeFlag,
+    KernelTimespec,
+    SqeFlag,
     prep_close,
+    prep_link_timeout,
+    prep_nop,
     prep_read,
+    sqe_set_data64,
 )
 
 log = logging.getLogger("sws_core")
@@ -89,7 +98,10 @@ _BUFFER_GROUP: Final = 0
 _WAKE_BYTES: Final = 8
 _CQE_BUFFER: Final = int(CqeFlag.BUFFER)
 _ECANCELED: Final = errno.ECANCELED
-_OP_TYPES: Final = (Receive, Send, Sleep, Connect, ToWorker, WaitEvent)
+_OP_TYPES: Final = (Receive, Send, Sleep, Connect, ToWorker, WaitEvent, RingOp)
+_OP_ID_MASK: Final = (1 << 56) - 1
+_IO_LINK: Final = int(SqeFlag.IO_LINK)
+_SQE_FLAGS_OFFSET: Final = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +213,8 @@ class Loop:
         self._sqes = 0
         self._cqes = 0
         self._stale = 0
+        self._ring_ops: dict[int, tuple[Fiber, RingOp, KernelTimespec | None]] = {}
+        self._next_op_id = 1
         self._accepted = 0
         self._refused = 0
         self.stats_idle_closed = 0
@@ -469,6 +483,11 @@ class Loop:
                     continue
             if kind == K_CANCEL or kind == K_DISCARD:  # noqa: SIM109 - no tuple built per CQE
                 continue
+            if kind == K_OP:
+                self._finish_ring_op(user_data >> 8, res)
+                continue
+            if kind == K_OP_TIMEOUT:
+                continue
             slot = user_data >> 8 & 0xFFFFFF
             if kind == K_ACCEPT:
                 self._listeners[slot].on_accept(res, flags)
@@ -656,8 +675,46 @@ class Loop:
                     self._resume(fiber, None)
                 else:
                     event._add_waiter(fiber)
+            case RingOp():
+                self._start_ring_op(fiber, op)
             case _:
                 assert_never(op)
+
+    def _start_ring_op(self, fiber: Fiber, op: RingOp) -> None:
+        """Serve a fiber's `RingOp`: one SQE, plus a linked timeout when it has one."""
+        op_id = self._next_op_id
+        self._next_op_id = (op_id + 1) & _OP_ID_MASK
+        timespec = None
+        if op.timeout_s is None:
+            sqe = self._sqe()
+        else:
+            timespec = KernelTimespec.from_seconds(op.timeout_s)
+            sqe, timeout_sqe = self._sqe_pair()
+            prep_link_timeout(timeout_sqe, timespec, user_data=K_OP_TIMEOUT)
+        try:
+            op.prep(sqe)
+        except Exception as exc:
+            prep_nop(sqe, user_data=K_DISCARD)  # the SQE is taken: leave it harmless
+            if timespec is not None:
+                sqe[_SQE_FLAGS_OFFSET] |= _IO_LINK
+            self._throw(fiber, exc)
+            return
+        if timespec is not None:
+            sqe[_SQE_FLAGS_OFFSET] |= _IO_LINK
+        sqe_set_data64(sqe, K_OP | op_id << 8)
+        self._ring_ops[op_id] = (fiber, op, timespec)
+
+    def _finish_ring_op(self, op_id: int, res: int) -> None:
+        entry = self._ring_ops.pop(op_id, None)
+        if entry is None:  # pragma: no cover - every K_OP SQE has an entry
+            return
+        fiber, op, _ = entry
+        if res >= 0:
+            self._resume(fiber, res)
+        elif res == -errno.ECANCELED and op.timeout_s is not None:
+            self._throw(fiber, TimeoutError(f"ring operation timed out after {op.timeout_s} s"))
+        else:
+            self._throw(fiber, error_from_res(res))
 
     def _to_worker(self, fiber: Fiber, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
         if self._workers is None:
@@ -794,6 +851,7 @@ class Loop:
                     _close_quietly(conn.fd)
                     self._on_closed(conn)
             ring.close()  # cancels whatever is still in flight, before its memory goes
+            self._ring_ops.clear()
         if bufs is not None:
             bufs.close()
         for listener in self._listeners:

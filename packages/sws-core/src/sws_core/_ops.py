@@ -15,6 +15,8 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from sws_core._ringop import RingOp
+
 if TYPE_CHECKING:
     from sws_core._conn import Conn
     from sws_core._fiber import Event
@@ -98,7 +100,7 @@ class WaitEvent:
     __iter__ = __await__
 
 
-Op: TypeAlias = Receive | Send | Sleep | Connect | ToWorker | WaitEvent
+Op: TypeAlias = Receive | Send | Sleep | Connect | ToWorker | WaitEvent | RingOp
 
 
 def sleep(seconds: float) -> Sleep:

@@ -1,0 +1,159 @@
+"""Raw io_uring operations for fibers, and UDP sockets built on them.
+
+`ring_op(prep, *keep, timeout_s=)` is the door for protocols of one's own: the loop takes
+an SQE, lets `prep` fill it (any `uring.prep_*` call; its user_data is overwritten), links
+an IORING_OP_LINK_TIMEOUT when `timeout_s` is given, and resumes the fiber with the CQE's
+`res` (>= 0) or throws the errno as the matching `OSError` (`TimeoutError` when the linked
+timeout cancelled it). The objects in `keep` (buffers, sockaddrs) stay referenced until
+the completion, because the kernel reads and writes them until then.
+
+`Datagram` is a connected UDP socket whose sends and receives go through the ring: the
+kernel then drops datagrams from any other address and port (connect(2) on a UDP
+socket), and the local port is a fresh ephemeral one per socket. It is what sws_client's
+DNS resolver speaks through.
+
+Rules that hold here: the loop keeps every pending op (and so its buffers) in a table
+keyed by a 56-bit id in user_data until its CQE arrives; the linked timeout's own CQE is
+discarded; at teardown the ring is closed, which cancels what is left, before the buffers
+are dropped.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from uring import prep_recv, prep_send, sockaddr
+
+if TYPE_CHECKING:
+    from sws_core._ops import Op
+
+DEFAULT_MAX_DATAGRAM_BYTES = 65535  # the largest UDP payload over IPv4
+
+
+@dataclass(frozen=True, slots=True)
+class RingOp:
+    """One SQE, prepared by `prep`, and the wait for its completion (see the module)."""
+
+    prep: Callable[[memoryview], None]
+    keep: tuple[Any, ...]
+    timeout_s: float | None
+
+    def __await__(self) -> Generator[Op, Any, int]:
+        res: int = yield self
+        return res
+
+    __iter__ = __await__
+
+
+def ring_op(
+    prep: Callable[[memoryview], None], *keep: Any, timeout_s: float | None = None
+) -> RingOp:
+    """Return the op that submits one SQE filled by `prep` and waits for its result.
+
+        n = yield from ring_op(lambda sqe: prep_read(sqe, fd, buf, len(buf), 0), buf)
+
+    Args:
+        prep: fills the SQE (its user_data is set by the loop afterwards).
+        keep: objects the kernel uses until the completion (kept alive until then).
+        timeout_s: cancel the operation after this long (TimeoutError); None: no limit.
+
+    Raises:
+        ValueError: `timeout_s` is negative, infinite or NaN.
+    """
+    if timeout_s is not None and not 0 <= timeout_s < float("inf"):
+        raise ValueError(f"timeout of {timeout_s} s is not a finite, positive time")
+    return RingOp(prep, keep, timeout_s)
+
+
+class Datagram:
+    """A connected UDP socket on the ring: `send` and `receive` in fibers.
+
+        sock = Datagram("127.0.0.1", 53)
+        try:
+            yield from sock.send(query)
+            answer = yield from sock.receive(timeout_s=2.0)
+        finally:
+            sock.close()
+
+    Args:
+        host / port: the peer, a numeric IPv4 or IPv6 address; only its datagrams arrive.
+        max_datagram_bytes: the receive buffer (larger datagrams are truncated).
+
+    Raises:
+        ValueError: `host` is not a numeric address.
+        OSError: the socket could not be made (EMFILE, say).
+    """
+
+    __slots__ = ("_addr", "_buf", "_sock", "max_datagram_bytes", "peer")
+
+    def __init__(
+        self, host: str, port: int, *, max_datagram_bytes: int = DEFAULT_MAX_DATAGRAM_BYTES
+    ) -> None:
+        addr = sockaddr(host, port)  # ValueError for names: resolve first
+        family = socket.AF_INET6 if len(addr) > 16 else socket.AF_INET
+        self._sock = socket.socket(family, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+        try:
+            self._sock.connect((host, port))  # no IO: sets the peer and a fresh local port
+        except OSError:
+            self._sock.close()
+            raise
+        self._addr = addr
+        self.peer = (host, port)
+        self.max_datagram_bytes = max_datagram_bytes
+        self._buf = bytearray(max_datagram_bytes)
+
+    @property
+    def local_address(self) -> tuple[str, int]:
+        """The local (address, port) the kernel chose."""
+        name = self._sock.getsockname()
+        return name[0], name[1]
+
+    def send(self, data: bytes, *, timeout_s: float | None = None) -> RingOp:
+        """Return the op that sends one datagram: `yield from sock.send(data)`."""
+        fd = self._sock.fileno()
+        return ring_op(lambda sqe: prep_send(sqe, fd, data, len(data)), data, timeout_s=timeout_s)
+
+    def receive(self, *, timeout_s: float | None = None) -> Receive:
+        """Return the op that waits for one datagram: `data = yield from sock.receive()`.
+
+        Raises (in the fiber):
+            TimeoutError: nothing arrived within `timeout_s`.
+            OSError: the socket failed (ECONNREFUSED after an ICMP port unreachable).
+        """
+        return Receive(self, timeout_s)
+
+    def close(self) -> None:
+        """Close the socket (idempotent). Not while a send or receive is pending."""
+        self._sock.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether `close` was called."""
+        return self._sock.fileno() < 0
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else f"fd={self._sock.fileno()}"
+        return f"<Datagram peer={self.peer[0]}:{self.peer[1]} {state}>"
+
+
+class Receive:
+    """The op of `Datagram.receive`: one datagram's bytes."""
+
+    __slots__ = ("sock", "timeout_s")
+
+    def __init__(self, sock: Datagram, timeout_s: float | None) -> None:
+        self.sock = sock
+        self.timeout_s = timeout_s
+
+    def __await__(self) -> Generator[Op, Any, bytes]:
+        sock = self.sock
+        fd, buf = sock._sock.fileno(), sock._buf
+        size = len(buf)
+        op = ring_op(lambda sqe: prep_recv(sqe, fd, buf, size), buf, timeout_s=self.timeout_s)
+        n = yield from op
+        return bytes(buf[:n])
+
+    __iter__ = __await__

@@ -1,0 +1,247 @@
+"""`ring_op` and `Datagram` on a real ring: raw SQEs from fibers, UDP through the ring."""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import threading
+from collections.abc import Callable, Generator, Iterator
+from typing import Any
+
+import pytest
+
+from sws_core import Datagram, Op, ring_op
+from uring import prep_nop, prep_read
+
+pytestmark = pytest.mark.integration
+
+WAIT_S = 10.0
+
+
+def run_fiber(lt: Any, waiter: Any, make: Callable[[], Generator[Op, Any, Any]]) -> Any:
+    """Run `make()` as a fiber on the loop; return its result or raise its exception."""
+    outcome: list[tuple[Any, BaseException | None]] = []
+
+    def fiber() -> Generator[Op, Any, None]:
+        try:
+            outcome.append(((yield from make()), None))
+        except Exception as exc:
+            outcome.append((None, exc))
+
+    lt.call(lt.loop.go, fiber)
+    waiter(lambda: outcome, what="the fiber to finish")
+    result, error = outcome[0]
+    if error is not None:
+        raise error
+    return result
+
+
+class UdpEcho:
+    """A UDP echo peer on a thread: answers each datagram from its own port (or not)."""
+
+    def __init__(self, *, answer: bool = True) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.05)
+        self.port = self.sock.getsockname()[1]
+        self.answer = answer
+        self.seen: list[tuple[bytes, tuple[str, int]]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, peer = self.sock.recvfrom(65535)
+            except TimeoutError:
+                continue
+            self.seen.append((data, peer))
+            if self.answer:
+                self.sock.sendto(data.upper(), peer)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(WAIT_S)
+        self.sock.close()
+
+
+@pytest.fixture
+def udp_echo() -> Iterator[Callable[..., UdpEcho]]:
+    peers: list[UdpEcho] = []
+
+    def start(**kw: Any) -> UdpEcho:
+        peers.append(UdpEcho(**kw))
+        return peers[-1]
+
+    yield start
+    for peer in peers:
+        peer.close()
+
+
+def test_ring_op_resumes_with_the_result(serve: Any, waiter: Any) -> None:
+    lt = serve()
+    read_fd, write_fd = os.pipe()
+    try:
+        os.write(write_fd, b"from the pipe")
+        buf = bytearray(64)
+
+        def reader() -> Generator[Op, Any, bytes]:
+            n = yield from ring_op(lambda sqe: prep_read(sqe, read_fd, buf, len(buf), 0), buf)
+            return bytes(buf[:n])
+
+        assert run_fiber(lt, waiter, reader) == b"from the pipe"
+        assert run_fiber(lt, waiter, lambda: ring_op(prep_nop).__await__()) == 0
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
+
+
+def test_ring_op_errors_raise_the_errno(serve: Any, waiter: Any) -> None:
+    lt = serve()
+    buf = bytearray(8)
+    no_fd = 1 << 20  # past any fd limit: never open
+
+    def bad_fd() -> Generator[Op, Any, int]:
+        return (yield from ring_op(lambda sqe: prep_read(sqe, no_fd, buf, 8, 0), buf))
+
+    with pytest.raises(OSError, match="Bad file descriptor") as info:
+        run_fiber(lt, waiter, bad_fd)
+    assert info.value.errno == errno.EBADF
+
+
+def test_ring_op_timeout_cancels_and_raises_timeout_error(serve: Any, waiter: Any) -> None:
+    lt = serve()
+    read_fd, write_fd = os.pipe()
+    try:
+        buf = bytearray(8)
+
+        def forever() -> Generator[Op, Any, int]:
+            op = ring_op(lambda sqe: prep_read(sqe, read_fd, buf, 8, 0), buf, timeout_s=0.05)
+            return (yield from op)
+
+        with pytest.raises(TimeoutError):
+            run_fiber(lt, waiter, forever)
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
+
+
+def test_a_prep_that_raises_is_thrown_into_the_fiber(serve: Any, waiter: Any) -> None:
+    lt = serve()
+
+    def broken(sqe: memoryview) -> None:
+        raise ValueError("no such operation")
+
+    for timeout_s in (None, 1.0):  # with a linked timeout the pair must stay harmless too
+        with pytest.raises(ValueError, match="no such operation"):
+            run_fiber(lt, waiter, lambda t=timeout_s: ring_op(broken, timeout_s=t).__await__())
+    assert run_fiber(lt, waiter, lambda: ring_op(prep_nop).__await__()) == 0  # loop fine
+
+
+def test_ring_op_refuses_a_bad_timeout() -> None:
+    with pytest.raises(ValueError, match="not a finite"):
+        ring_op(prep_nop, timeout_s=-1)
+
+
+def test_datagram_round_trip_through_the_ring(serve: Any, waiter: Any, udp_echo: Any) -> None:
+    lt = serve()
+    peer = udp_echo()
+    sock = Datagram("127.0.0.1", peer.port)
+    try:
+
+        def exchange() -> Generator[Op, Any, list[bytes]]:
+            got = []
+            for word in (b"one", b"two"):
+                yield from sock.send(word)
+                got.append((yield from sock.receive(timeout_s=WAIT_S)))
+            return got
+
+        assert run_fiber(lt, waiter, exchange) == [b"ONE", b"TWO"]
+        assert [peer_addr for _, peer_addr in peer.seen] == [sock.local_address] * 2
+        assert sock.local_address[1] != 0
+    finally:
+        sock.close()
+    assert sock.closed
+    assert "closed" in repr(sock)
+
+
+def test_datagram_ignores_other_senders(serve: Any, waiter: Any, udp_echo: Any) -> None:
+    lt = serve()
+    peer = udp_echo(answer=False)
+    sock = Datagram("127.0.0.1", peer.port)
+    spoofer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+
+        def exchange() -> Generator[Op, Any, bytes]:
+            yield from sock.send(b"query")
+            spoofer.sendto(b"forged", sock.local_address)  # another port: dropped
+            peer.sock.sendto(b"genuine", sock.local_address)
+            return (yield from sock.receive(timeout_s=WAIT_S))
+
+        assert run_fiber(lt, waiter, exchange) == b"genuine"
+    finally:
+        spoofer.close()
+        sock.close()
+
+
+def test_datagram_receive_times_out(serve: Any, waiter: Any, udp_echo: Any) -> None:
+    lt = serve()
+    peer = udp_echo(answer=False)
+    sock = Datagram("127.0.0.1", peer.port)
+    try:
+
+        def silent() -> Generator[Op, Any, bytes]:
+            yield from sock.send(b"anyone?")
+            return (yield from sock.receive(timeout_s=0.05))
+
+        with pytest.raises(TimeoutError):
+            run_fiber(lt, waiter, silent)
+    finally:
+        sock.close()
+
+
+def test_datagram_to_a_closed_port_reports_connection_refused(serve: Any, waiter: Any) -> None:
+    lt = serve()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    sock = Datagram("127.0.0.1", closed_port)
+    try:
+
+        def refused() -> Generator[Op, Any, bytes]:
+            yield from sock.send(b"hello?")
+            return (yield from sock.receive(timeout_s=WAIT_S))
+
+        with pytest.raises(ConnectionRefusedError):
+            run_fiber(lt, waiter, refused)
+    finally:
+        sock.close()
+
+
+def test_datagram_over_ipv6(serve: Any, waiter: Any) -> None:
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6")
+    lt = serve()
+    with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as server:
+        try:
+            server.bind(("::1", 0))
+        except OSError:
+            pytest.skip("no ::1")
+        sock = Datagram("::1", server.getsockname()[1])
+        try:
+
+            def send() -> Generator[Op, Any, int]:
+                return (yield from sock.send(b"v6"))
+
+            assert run_fiber(lt, waiter, send) == 2
+            server.settimeout(WAIT_S)
+            assert server.recvfrom(16)[0] == b"v6"
+        finally:
+            sock.close()
+
+
+def test_datagram_needs_a_numeric_address() -> None:
+    with pytest.raises(ValueError):
+        Datagram("localhost", 53)
