@@ -654,18 +654,24 @@ class Conn:
         )
 
     def check_timeouts(self, now: float, idle_timeout_s: float, write_timeout_s: float) -> None:
-        """Close the connection if it was idle, or its send stalled, for too long.
+        """Close the connection if it was idle, or its send stalled, for too long (a stalled
+        send also ends a connection that is closing: its peer stopped reading).
 
         The connection's own `idle_timeout_s` / `write_timeout_s`, when set, override the
         loop-wide values passed in.
         """
-        if self.state != OPEN:
-            return
+        state = self.state
         if self._sending is not None:
             limit = self.write_timeout_s if self.write_timeout_s is not None else write_timeout_s
             if now - self._send_started > limit:
-                self.abort(TimeoutError(f"send stalled for over {limit} s"))
-        else:
+                if state == CLOSED:
+                    # A close linked to this send waits on it: cancelling the send breaks
+                    # the link, and the close then goes the usual way.
+                    self._cancel(K_SEND)
+                elif state != FREED:  # OPEN, or CLOSING while flushing to a silent peer
+                    self.abort(TimeoutError(f"send stalled for over {limit} s"))
+            return
+        if state == OPEN:
             limit = self.idle_timeout_s if self.idle_timeout_s is not None else idle_timeout_s
             if now - self.last_active > limit:
                 self.loop.stats_idle_closed += 1

@@ -644,6 +644,51 @@ def test_a_stalled_send_is_aborted_by_the_write_timeout(make_loop: MakeLoop) -> 
     assert "send stalled" in str(exc)
 
 
+def test_a_close_flushing_to_a_peer_that_stopped_reading_ends_at_the_write_timeout(
+    make_loop: MakeLoop,
+) -> None:
+    driver = make_loop(write_timeout_s=5.0, idle_timeout_s=None)
+    log: list[Any] = []
+    conn = protocol_conn(driver, log)
+    conn.write(b"stuck")
+    driver.turn()
+    send = driver.ring.one(Opcode.SEND, fd=conn.fd)
+    conn.close()  # the send is in the kernel: the close waits for it to flush
+    driver.turn()
+    assert conn.state == CLOSING
+    driver.advance(5.5)
+    driver.turn()
+    cancels = [c.addr for c in driver.ring.live(Opcode.ASYNC_CANCEL)]
+    assert send.user_data in cancels
+    driver.settle()  # the cancels complete their targets, then the fd closes
+    [(_event, exc)] = log
+    assert isinstance(exc, TimeoutError)
+    assert driver.loop.statistics().slots_live == 0
+
+
+def test_a_linked_close_whose_send_stalls_ends_at_the_write_timeout(
+    make_loop: MakeLoop,
+) -> None:
+    driver = make_loop(write_timeout_s=5.0, idle_timeout_s=None)
+    log: list[Any] = []
+    conn = protocol_conn(driver, log)
+    conn.write(b"stuck")
+    conn.close()
+    driver.turn()
+    send = driver.ring.one(Opcode.SEND, fd=conn.fd)
+    linked = driver.ring.one(Opcode.CLOSE, fd=conn.fd)
+    assert conn.state == CLOSED
+    driver.advance(5.5)
+    driver.turn()
+    assert send.user_data in [c.addr for c in driver.ring.live(Opcode.ASYNC_CANCEL)]
+    driver.ring.complete(send, -errno.ECANCELED)  # the cancel breaks the link
+    driver.ring.complete(linked, -errno.ECANCELED)
+    driver.turn()
+    driver.settle()
+    assert len(log) == 1
+    assert driver.loop.statistics().slots_live == 0
+
+
 # --- closing under a waiting fiber ----------------------------------------------------------------
 
 

@@ -69,6 +69,7 @@ class WebSocket:
         "_arrived",
         "_closed",
         "_inbox",
+        "_over_since",
         "_pinged_at",
         "_reported",
         "_route",
@@ -116,6 +117,7 @@ class WebSocket:
         self.close_reason = ""
         self.last_seen = conn.loop.now
         self._pinged_at = 0.0  # when our unanswered liveness ping left (0: none)
+        self._over_since = 0.0  # when the send queue went over its bound (0: it is not)
         self._inbox: collections.deque[Message] | None = None  # fibers only
         self._arrived: Flag | None = None
         self._closed = False  # the TCP connection is closing or closed
@@ -287,12 +289,24 @@ class WebSocket:
         if conn.state != 0:  # not OPEN: closing or closed
             return
         if conn.write_queue_bytes > self.app.max_send_queue_bytes:
-            log.info("websocket %s not reading: %d bytes queued", self.path, conn.write_queue_bytes)
-            self._closed = True
-            conn.write(self.proto.send_close(_POLICY, "send queue full"))  # best effort
-            conn.close()
-            self._end(_POLICY, "send queue full")
-            return
+            # Over the bound: a burst from one handler call is fine (the kernel has not
+            # had a chance to take any of it); still over in a later loop turn, the peer
+            # is not reading. The close flushes what is queued, bounded by the write
+            # timeout, and then the 1008 frame.
+            now = conn.loop.now
+            if not self._over_since:
+                self._over_since = now
+            elif now > self._over_since:
+                log.info(
+                    "websocket %s not reading: %d bytes queued", self.path, conn.write_queue_bytes
+                )
+                self._closed = True
+                conn.write(self.proto.send_close(_POLICY, "send queue full"))
+                conn.close()
+                self._end(_POLICY, "send queue full")
+                return
+        elif self._over_since:
+            self._over_since = 0.0
         conn.write(frame)
 
     def _deliver(self, message: Message) -> None:

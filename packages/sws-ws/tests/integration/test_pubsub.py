@@ -294,12 +294,6 @@ def test_a_subscriber_that_never_reads_is_closed_with_1008(
     subscribers(served, app, "flood", 1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a 1008 for a non-reading peer uses conn.close(), which waits to flush to that "
-    "peer, and Conn.check_timeouts skips CLOSING connections: slot, fd, queued bytes and "
-    "subscription are kept as long as the peer stays connected without reading",
-)
 def test_a_subscriber_closed_for_not_reading_is_released(
     serve: Callable[..., Any], record: Any, raw: Any, ws_clients: Any
 ) -> None:
@@ -315,11 +309,6 @@ def test_a_subscriber_closed_for_not_reading_is_released(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the 1008 check counts bytes queued in this very turn, before the kernel could "
-    "take any: a burst over max_send_queue_bytes closes a peer that reads",
-)
 def test_a_burst_over_the_send_queue_bound_does_not_close_a_reading_peer(
     serve: Callable[..., Any], record: Any, ws_clients: Any
 ) -> None:
