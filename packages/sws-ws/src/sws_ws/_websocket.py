@@ -23,6 +23,7 @@ from __future__ import annotations
 import collections
 import logging
 from collections.abc import Generator
+from threading import get_ident as _get_ident
 from typing import TYPE_CHECKING, Any, Final
 
 from sws_core import Conn, Op
@@ -73,6 +74,7 @@ class WebSocket:
         "_pinged_at",
         "_reported",
         "_route",
+        "_thread_id",
         "_topics",
         "app",
         "close_code",
@@ -118,6 +120,7 @@ class WebSocket:
         self.last_seen = conn.loop.now
         self._pinged_at = 0.0  # when our unanswered liveness ping left (0: none)
         self._over_since = 0.0  # when the send queue went over its bound (0: it is not)
+        self._thread_id = _get_ident()  # made on the IO thread, by the upgrade
         self._inbox: collections.deque[Message] | None = None  # fibers only
         self._arrived: Flag | None = None
         self._closed = False  # the TCP connection is closing or closed
@@ -135,7 +138,7 @@ class WebSocket:
         Raises:
             TypeError: `message` is neither str nor bytes.
         """
-        if not self.conn.loop.on_loop_thread():
+        if _get_ident() != self._thread_id:
             self.conn.loop.invoke(self.send, message)
             return
         if self._closed:
