@@ -1,7 +1,98 @@
-"""The sws outbound HTTP client and async DNS resolver, each on its own io_uring loop thread.
+"""sws_client: outbound HTTP/1.1 on its own io_uring loop thread, usable from threads and fibers.
 
-Not built yet: this package holds only its skeleton, and exports nothing. What it will be is
-described in DESIGN.md §7 of the project.
+    from sws_client import HttpClient
+
+    with HttpClient() as client:                    # starts the client's loop thread
+        resp = client.get("http://127.0.0.1:8080/users/1")
+        print(resp.status, resp.headers.get("content-type"), resp.json())
+
+From a plain thread, the verbs (`get`, `post`, `put`, `patch`, `delete`, `head`, `request`,
+`stream`) block that thread and return the response. From a fiber on an sws loop (a server
+handler), the same calls return a `Pending` to wait for without blocking the IO thread:
+
+    @app.get("/proxy")
+    def proxy(ctx):
+        resp = yield from client.get("http://upstream:9000/data")    # or `await` in async def
+        ctx.bytes(resp.body, resp.headers.get("content-type", "application/octet-stream"))
+
+`fetch` and `fetch_stream` always return the `Pending` (typed; `.result()` blocks a plain
+thread). Large bodies are read piece by piece with `client.stream(...)` (a `StreamResponse`).
+
+What it does: Content-Length, chunked (with trailers) and close-delimited bodies; 1xx heads
+skipped; redirects when asked (`follow_redirects=True`); IPv4 and IPv6; a keep-alive pool
+per host and port with an idle TTL; connect, read and total timeouts; limits on heads and
+buffered bodies; failures as typed `HttpClientError`s, never as made-up responses. Plain
+`http://` only: TLS is a non-goal (put a TLS proxy in front). Names resolve from
+`/etc/hosts`, then through the `resolver=` given (sws_client's `DnsResolver`), else through
+`getaddrinfo` on a worker thread.
+
+The DNS layer (resolv.conf and hosts parsing, the DNS errors) lives here too.
 """
 
-__all__: list[str] = []
+from sws_client._client import DEFAULT_MAX_CONNECTIONS, DEFAULT_USER_AGENT, HttpClient
+from sws_client._errors import (
+    ClientClosedError,
+    ConnectError,
+    ConnectTimeoutError,
+    HttpClientError,
+    HttpTimeoutError,
+    NameResolutionError,
+    NetworkError,
+    ProtocolError,
+    ReadTimeoutError,
+    RequestTimeoutError,
+    ResponseTooLargeError,
+    TooManyRedirectsError,
+    UnsupportedURLError,
+)
+from sws_client._handoff import DEFAULT_MAX_STREAM_BUFFER_BYTES, Pending
+from sws_client._lookup import Resolver
+from sws_client._pool import DEFAULT_IDLE_TTL_S, DEFAULT_MAX_IDLE, DEFAULT_MAX_IDLE_PER_HOST
+from sws_client._response import Response, StreamResponse
+from sws_client._session import (
+    DEFAULT_CONNECT_TIMEOUT_S,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_HEADER_BYTES,
+    DEFAULT_MAX_HEADERS,
+    DEFAULT_MAX_REDIRECTS,
+    DEFAULT_READ_TIMEOUT_S,
+    DEFAULT_TIMEOUT_S,
+    ClientStatistics,
+    Timeout,
+)
+
+__all__ = [
+    "DEFAULT_CONNECT_TIMEOUT_S",
+    "DEFAULT_IDLE_TTL_S",
+    "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_MAX_CONNECTIONS",
+    "DEFAULT_MAX_HEADERS",
+    "DEFAULT_MAX_HEADER_BYTES",
+    "DEFAULT_MAX_IDLE",
+    "DEFAULT_MAX_IDLE_PER_HOST",
+    "DEFAULT_MAX_REDIRECTS",
+    "DEFAULT_MAX_STREAM_BUFFER_BYTES",
+    "DEFAULT_READ_TIMEOUT_S",
+    "DEFAULT_TIMEOUT_S",
+    "DEFAULT_USER_AGENT",
+    "ClientClosedError",
+    "ClientStatistics",
+    "ConnectError",
+    "ConnectTimeoutError",
+    "HttpClient",
+    "HttpClientError",
+    "HttpTimeoutError",
+    "NameResolutionError",
+    "NetworkError",
+    "Pending",
+    "ProtocolError",
+    "ReadTimeoutError",
+    "RequestTimeoutError",
+    "Resolver",
+    "Response",
+    "ResponseTooLargeError",
+    "StreamResponse",
+    "Timeout",
+    "TooManyRedirectsError",
+    "UnsupportedURLError",
+]
