@@ -23,13 +23,27 @@ skipped; redirects when asked (`follow_redirects=True`); IPv4 and IPv6; a keep-a
 per host and port with an idle TTL; connect, read and total timeouts; limits on heads and
 buffered bodies; failures as typed `HttpClientError`s, never as made-up responses. Plain
 `http://` only: TLS is a non-goal (put a TLS proxy in front). Names resolve from
-`/etc/hosts`, then through the `resolver=` given (sws_client's `DnsResolver`), else through
-`getaddrinfo` on a worker thread.
+`/etc/hosts`, then through the client's own `DnsResolver` (or the `resolver=` given, or
+`resolver="system"` for `getaddrinfo` on a worker thread).
 
-The DNS layer (resolv.conf and hosts parsing, the DNS errors) lives here too.
+`DnsResolver` is usable alone: async DNS over UDP on the ring (A and AAAA, CNAME chains,
+`/etc/hosts` first, every resolv.conf nameserver with failover, search and ndots, TCP after
+truncation, random ids and source ports, answers checked against id and question, a TTL
+cache with negative entries, one query for concurrent lookups of a name):
+
+    addresses = yield from resolver.resolve_on_loop("example.com")   # in a fiber
+    addresses = resolver.resolve("example.com")                        # from a plain thread
 """
 
 from sws_client._client import DEFAULT_MAX_CONNECTIONS, DEFAULT_USER_AGENT, HttpClient
+from sws_client._dnscache import DnsCache
+from sws_client._dnserrors import (
+    DnsError,
+    DnsServerError,
+    DnsTimeoutError,
+    NameNotFoundError,
+    NoAddressError,
+)
 from sws_client._errors import (
     ClientClosedError,
     ConnectError,
@@ -48,6 +62,15 @@ from sws_client._errors import (
 from sws_client._handoff import DEFAULT_MAX_STREAM_BUFFER_BYTES, Pending
 from sws_client._lookup import Resolver
 from sws_client._pool import DEFAULT_IDLE_TTL_S, DEFAULT_MAX_IDLE, DEFAULT_MAX_IDLE_PER_HOST
+from sws_client._resolvconf import (
+    Hosts,
+    ResolvConf,
+    load_hosts,
+    load_resolv_conf,
+    parse_hosts,
+    parse_resolv_conf,
+)
+from sws_client._resolver import DEFAULT_MAX_INFLIGHT, DnsResolver, ResolverStatistics
 from sws_client._response import Response, StreamResponse
 from sws_client._session import (
     DEFAULT_CONNECT_TIMEOUT_S,
@@ -70,6 +93,7 @@ __all__ = [
     "DEFAULT_MAX_HEADER_BYTES",
     "DEFAULT_MAX_IDLE",
     "DEFAULT_MAX_IDLE_PER_HOST",
+    "DEFAULT_MAX_INFLIGHT",
     "DEFAULT_MAX_REDIRECTS",
     "DEFAULT_MAX_STREAM_BUFFER_BYTES",
     "DEFAULT_READ_TIMEOUT_S",
@@ -79,20 +103,34 @@ __all__ = [
     "ClientStatistics",
     "ConnectError",
     "ConnectTimeoutError",
+    "DnsCache",
+    "DnsError",
+    "DnsResolver",
+    "DnsServerError",
+    "DnsTimeoutError",
+    "Hosts",
     "HttpClient",
     "HttpClientError",
     "HttpTimeoutError",
+    "NameNotFoundError",
     "NameResolutionError",
     "NetworkError",
+    "NoAddressError",
     "Pending",
     "ProtocolError",
     "ReadTimeoutError",
     "RequestTimeoutError",
+    "ResolvConf",
     "Resolver",
+    "ResolverStatistics",
     "Response",
     "ResponseTooLargeError",
     "StreamResponse",
     "Timeout",
     "TooManyRedirectsError",
     "UnsupportedURLError",
+    "load_hosts",
+    "load_resolv_conf",
+    "parse_hosts",
+    "parse_resolv_conf",
 ]

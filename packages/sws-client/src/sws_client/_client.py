@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Final
+from typing import Any, Final, Literal, cast
 
 from sws_client._connection import Connection
 from sws_client._errors import ClientClosedError
@@ -34,6 +34,7 @@ from sws_client._pool import (
 )
 from sws_client._request import Body, HeadersIn, fields_of, make_spec
 from sws_client._resolvconf import load_hosts
+from sws_client._resolver import DnsResolver
 from sws_client._response import Response, StreamResponse
 from sws_client._session import (
     DEFAULT_CONNECT_TIMEOUT_S,
@@ -69,8 +70,9 @@ class HttpClient:
     Args:
         resolver: resolves names that are not IP literals, localhost or in the hosts file:
             an object with `resolve_on_loop(name)`, a fiber body run on the client's loop
-            that returns addresses (sws_client's `DnsResolver`); None: `getaddrinfo` on a
-            worker thread of the client's loop.
+            that returns addresses (a `DnsResolver` to share one cache between clients);
+            None: a `DnsResolver` of the client's own, on its loop (resolv.conf's
+            nameservers); "system": `getaddrinfo` on a worker thread of the client's loop.
         headers: fields sent with every request (a request's own fields of the same name
             replace them).
         user_agent: the User-Agent field (None: not sent).
@@ -93,7 +95,7 @@ class HttpClient:
     def __init__(
         self,
         *,
-        resolver: Resolver | None = None,
+        resolver: Resolver | Literal["system"] | None = None,
         headers: HeadersIn | None = None,
         user_agent: str | None = DEFAULT_USER_AGENT,
         follow_redirects: bool = False,
@@ -137,16 +139,20 @@ class HttpClient:
         pool: ConnectionPool[Connection] = ConnectionPool(
             idle_ttl_s=idle_ttl_s, max_idle_per_host=max_idle_per_host, max_idle=max_idle
         )
+        hosts = load_hosts(hosts_path)
+        self._own_resolver: DnsResolver | None = None
+        if resolver is None:
+            resolver = self._own_resolver = DnsResolver(hosts=hosts)
+        system = resolver == "system"
         self._loop = Loop(
             max_connections=max_connections,
-            workers=0 if resolver is not None else 1,
+            workers=1 if system else 0,
             idle_timeout_s=None,  # idle connections are the pool's business (its TTL)
             grace_s=_GRACE_S,
             handle_signals=False,
         )
-        self._session = Session(
-            self._loop, settings, pool, HostLookup(load_hosts(hosts_path), resolver)
-        )
+        lookup = HostLookup(hosts, None if system else cast(Resolver, resolver))
+        self._session = Session(self._loop, settings, pool, lookup)
         self._lock = threading.Lock()
         self._closed = False
         self._error: BaseException | None = None
@@ -373,6 +379,8 @@ class HttpClient:
             self._thread.join(_JOIN_S)
             if self._thread.is_alive():
                 log.warning("the loop thread of %r still runs %s s after close()", self, _JOIN_S)
+        if self._own_resolver is not None:
+            self._own_resolver.close()
 
     def __enter__(self) -> HttpClient:
         return self

@@ -12,6 +12,7 @@ import pytest
 
 from sws_client import (
     ClientClosedError,
+    DnsResolver,
     HttpClient,
     NameResolutionError,
     Timeout,
@@ -216,7 +217,7 @@ def test_hosts_file_and_localhost_need_no_lookup(
     assert client.get(f"http://LOCALHOST:{server.port}/host").text() == f"localhost:{server.port}"
 
 
-def test_without_a_resolver_getaddrinfo_runs_on_a_worker(
+def test_the_system_resolver_runs_getaddrinfo_on_a_worker(
     sws_server: Callable[..., Any],
     http_client: Callable[..., HttpClient],
     tmp_path: Path,
@@ -235,7 +236,7 @@ def test_without_a_resolver_getaddrinfo_runs_on_a_worker(
     monkeypatch.setattr(socket, "getaddrinfo", fake)
     empty = tmp_path / "hosts"
     empty.write_text("")
-    client = http_client(hosts_path=str(empty))
+    client = http_client(hosts_path=str(empty), resolver="system")
     assert client.get(f"http://gai.test:{server.port}/host").status == 200
     with pytest.raises(NameResolutionError) as info:
         client.get(f"http://unknown.test:{server.port}/host")
@@ -275,3 +276,30 @@ def test_ipv6_literals(
     assert client.get(raw.url("/")).body == b"ok"
     assert client.get(f"http://[0:0:0:0:0:0:0:1]:{raw.port}/").body == b"ok"
     assert raw.accepted == 1  # the same origin, written two ways
+
+
+def test_names_resolve_through_a_dns_resolver_over_the_ring(
+    sws_server: Callable[..., Any],
+    http_client: Callable[..., HttpClient],
+    dns_server: Callable[..., Any],
+    dns_resolver: Callable[..., Any],
+) -> None:
+    server = sws_server(echo_host_app())
+    dns = dns_server({"api.example.test": ["A 127.0.0.1"]})
+    resolver = dns_resolver(dns)
+    client = http_client(resolver=resolver)
+    for _ in range(3):
+        resp = client.get(f"http://api.example.test:{server.port}/host")
+        assert resp.text() == f"api.example.test:{server.port}"
+    assert dns.count("api.example.test", "A") == 1  # cached after the first request
+    with pytest.raises(NameResolutionError):
+        client.get(f"http://missing.example.test:{server.port}/host")
+
+
+def test_a_client_without_a_resolver_has_a_dns_resolver_of_its_own(
+    http_client: Callable[..., HttpClient],
+) -> None:
+    client = http_client()
+    assert isinstance(client._session.lookup.resolver, DnsResolver)
+    client.close()
+    assert client._own_resolver is not None
