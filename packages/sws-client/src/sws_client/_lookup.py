@@ -25,7 +25,7 @@ from typing import Any, Final, Protocol
 from sws_client._errors import NameResolutionError
 from sws_client._resolvconf import Hosts
 from sws_client._url import is_ip_literal
-from sws_core import Op, to_worker
+from sws_core import ClosedResourceError, Op, to_worker
 
 __all__ = ["HostLookup", "Resolver"]
 
@@ -82,7 +82,10 @@ class HostLookup:
             else:
                 infos = yield from to_worker(socket.getaddrinfo, host, None, 0, socket.SOCK_STREAM)
                 addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
-        except OSError as exc:  # socket.gaierror and sws_client's DnsError are OSErrors
+        except (OSError, ValueError, ClosedResourceError) as exc:
+            # socket.gaierror and sws_client's DnsError are OSErrors; a name DNS cannot
+            # carry (an empty or 64-byte label) is a ValueError; a closed shared resolver
+            # refuses with ClosedResourceError.
             raise NameResolutionError(f"cannot resolve host {host!r}: {exc}") from exc
         if not addresses:
             raise NameResolutionError(f"host {host!r} resolved to no address")

@@ -39,7 +39,7 @@ from sws_client._handoff import BodyChannel, Pending
 from sws_client._request import RequestSpec, build_head
 from sws_client._response import Response, StreamResponse
 from sws_client._session import Session
-from sws_client._url import REDIRECT_STATUSES, URL, redirect_request
+from sws_client._url import ORIGIN_FIELDS, REDIRECT_STATUSES, URL, redirect_request
 from sws_core import ClosedResourceError, Event, Op, connect
 
 __all__ = ["IDEMPOTENT_METHODS", "Transfer"]
@@ -156,7 +156,10 @@ class Transfer:
         """Send the request and read the response head, retrying once if allowed."""
         session = self.session
         settings = session.settings
-        head = build_head(settings.headers, method, url, headers, body, self.spec.keep_alive)
+        defaults = settings.headers
+        if url.origin != self.spec.url.origin:  # redirected elsewhere: no credentials
+            defaults = tuple(f for f in defaults if f[0].lower() not in ORIGIN_FIELDS)
+        head = build_head(defaults, method, url, headers, body, self.spec.keep_alive)
         for attempt in range(2):
             self._check_abandoned()
             connection = session.checkout(url.origin) if attempt == 0 else None

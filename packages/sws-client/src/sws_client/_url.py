@@ -29,7 +29,7 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from sws_client._errors import UnsupportedURLError
 
-__all__ = ["REDIRECT_STATUSES", "URL", "parse_url", "redirect_request"]
+__all__ = ["ORIGIN_FIELDS", "REDIRECT_STATUSES", "URL", "parse_url", "redirect_request"]
 
 DEFAULT_PORT: Final = 80  # RFC 9110 §4.2.1
 REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
@@ -38,7 +38,9 @@ _SAFE: Final = "/?:@!$&'()*+,;=-._~%"
 # Fields dropped on a redirect to another origin: credentials (as curl does without
 # --location-trusted; httpx and requests drop Authorization), and a Host set by the caller,
 # which named the old origin.
-_ORIGIN_FIELDS: Final = frozenset({"authorization", "proxy-authorization", "cookie", "host"})
+# Fields that carry credentials or name the origin: not sent to another origin after a
+# redirect, whether the request or the client's defaults set them.
+ORIGIN_FIELDS: Final = frozenset({"authorization", "proxy-authorization", "cookie", "host"})
 # Fields that describe the body: dropped when a redirect turns the request into a GET.
 _CONTENT_FIELDS: Final = frozenset({"content-type", "content-encoding", "content-language"})
 
@@ -193,7 +195,7 @@ def redirect_request(
     if body is None:
         drop |= _CONTENT_FIELDS
     if new_url.origin != url.origin:
-        drop |= _ORIGIN_FIELDS
+        drop |= ORIGIN_FIELDS
     if drop:
         headers = [(n, v) for n, v in headers if n.lower() not in drop]
     return new_url, method, headers, body

@@ -7,7 +7,12 @@ from typing import Any
 
 import pytest
 
-from sws_client import HttpClient, TooManyRedirectsError, UnsupportedURLError
+from sws_client import (
+    HttpClient,
+    NameResolutionError,
+    TooManyRedirectsError,
+    UnsupportedURLError,
+)
 from sws_http import Context, Server
 
 ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
@@ -154,6 +159,23 @@ def test_credentials_are_dropped_on_a_redirect_to_another_host(
     cross = client.get(server.url("/cross"), headers=headers, follow_redirects=True)
     assert cross.url == f"http://localhost:{server.port}/echo"
     assert (cross.json()["authorization"], cross.json()["cookie"]) == (None, None)
+
+
+def test_client_wide_credentials_are_dropped_on_a_redirect_to_another_host(
+    server: Any, http_client: Callable[..., HttpClient]
+) -> None:
+    client = http_client(headers={"Authorization": "Bearer secret", "Cookie": "session=1"})
+    same = client.get(server.url("/same"), follow_redirects=True).json()
+    assert (same["authorization"], same["cookie"]) == ("Bearer secret", "session=1")
+    cross = client.get(server.url("/cross"), follow_redirects=True).json()
+    assert (cross["authorization"], cross["cookie"]) == (None, None)
+
+
+def test_a_host_that_dns_cannot_carry_is_a_name_resolution_error(client: HttpClient) -> None:
+    with pytest.raises(NameResolutionError):
+        client.get("http://a..b/")
+    with pytest.raises(NameResolutionError):
+        client.get(f"http://{'x' * 64}.test/")
 
 
 def test_a_redirect_to_https_is_refused(server: Any, client: HttpClient) -> None:

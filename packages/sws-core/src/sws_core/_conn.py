@@ -153,6 +153,7 @@ class Conn:
         "idle_timeout_s",
         "last_active",
         "loop",
+        "max_write_queue_bytes",
         "protocol",
         "slot",
         "state",
@@ -170,6 +171,7 @@ class Conn:
         self.last_active = loop.now
         self.idle_timeout_s: float | None = None  # None: the loop's idle_timeout_s
         self.write_timeout_s: float | None = None  # None: the loop's write_timeout_s
+        self.max_write_queue_bytes = loop.max_write_queue_bytes  # a protocol may change it
         self._recv_armed = False
         self._pause = 0
         self._eof = False
@@ -265,7 +267,7 @@ class Conn:
                 self._ud | K_SEND,
             )
             self._inflight += 1
-            if n > loop.max_write_queue_bytes:
+            if n > self.max_write_queue_bytes:
                 self._over_limit(False)
             return
         if wq is None:
@@ -276,7 +278,7 @@ class Conn:
         self._wq_bytes = queued + n
         if self._sending is None:
             self._start_send()
-        limit = self.loop.max_write_queue_bytes
+        limit = self.max_write_queue_bytes
         if self._wq_bytes > limit:
             self._over_limit(queued > limit)
 
@@ -513,7 +515,7 @@ class Conn:
             return
         if self.state != OPEN:  # the write itself aborted the connection (peer not reading)
             self.loop._throw(fiber, self.closed_error("send"))
-        elif self._wq_bytes > self.loop.max_write_queue_bytes:
+        elif self._wq_bytes > self.max_write_queue_bytes:
             if self._writers is None:
                 self._writers = [fiber]
             else:
@@ -581,7 +583,7 @@ class Conn:
 
     def _after_drain(self) -> None:
         """Resume reading and waiting senders once the queue is under its limits."""
-        limit = self.loop.max_write_queue_bytes
+        limit = self.max_write_queue_bytes
         if self._pause & _PAUSE_WRITE and self._wq_bytes <= limit // 4:
             self._resume_reading(_PAUSE_WRITE)
         writers = self._writers
@@ -597,7 +599,7 @@ class Conn:
         waits); writing more while already over the limit, past four times it, is a
         callback protocol ignoring backpressure, and the connection is aborted.
         """
-        limit = self.loop.max_write_queue_bytes
+        limit = self.max_write_queue_bytes
         if was_over and self._wq_bytes > 4 * limit:
             msg = f"write queue of {self._wq_bytes} bytes exceeds {4 * limit}: peer not reading"
             self.abort(BrokenResourceError(msg))

@@ -35,12 +35,17 @@ def start_connect(loop: Loop, fiber: Fiber, op: Connect) -> None:
     except ValueError as exc:
         loop._throw(fiber, exc)
         return
+    family = socket.AF_INET6 if len(addr) > 16 else socket.AF_INET
+    try:
+        sock = socket.socket(family, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    except OSError as exc:  # EMFILE, ENFILE, ENOBUFS: before a slot is taken
+        loop._throw(fiber, exc)
+        return
     slot = loop._pool.acquire()
     if slot < 0:
+        sock.close()
         loop._throw(fiber, OSError(f"max_connections={loop._pool.capacity} reached"))
         return
-    family = socket.AF_INET6 if len(addr) > 16 else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     conn = Conn(loop, slot, loop._pool.gen[slot], sock.detach())
     loop._conns[slot] = conn

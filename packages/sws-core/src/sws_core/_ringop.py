@@ -1,7 +1,9 @@
 """Raw io_uring operations for fibers, and UDP sockets built on them.
 
 `ring_op(prep, *keep, timeout_s=)` is the door for protocols of one's own: the loop takes
-an SQE, lets `prep` fill it (any `uring.prep_*` call; its user_data is overwritten), links
+an SQE, lets `prep` fill it (a `uring.prep_*` call of an operation that completes once:
+not a multishot one, and not a zero-copy send, whose buffer the kernel still reads after
+its first completion; user_data is overwritten), links
 an IORING_OP_LINK_TIMEOUT when `timeout_s` is given, and resumes the fiber with the CQE's
 `res` (>= 0) or throws the errno as the matching `OSError` (`TimeoutError` when the linked
 timeout cancelled it). The objects in `keep` (buffers, sockaddrs) stay referenced until
@@ -56,7 +58,8 @@ def ring_op(
         n = yield from ring_op(lambda sqe: prep_read(sqe, fd, buf, len(buf), 0), buf)
 
     Args:
-        prep: fills the SQE (its user_data is set by the loop afterwards).
+        prep: fills the SQE (its user_data is set by the loop afterwards); a single-shot
+            operation (not multishot, not zero-copy: see the module docstring).
         keep: objects the kernel uses until the completion (kept alive until then).
         timeout_s: cancel the operation after this long (TimeoutError); None: no limit.
 

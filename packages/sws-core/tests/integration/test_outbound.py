@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import select
+import errno
 import socket
 import threading
 from collections.abc import Generator, Iterator
@@ -133,6 +134,27 @@ def test_connect_to_a_bad_address_raises_in_the_fiber(serve: Any) -> None:
 
     outcome = run_fiber(lt, body)
     assert isinstance(outcome[0], ValueError)
+    assert lt.stats().slots_live == 0
+
+
+def test_a_socket_that_cannot_be_made_takes_no_slot(
+    serve: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lt = serve(max_connections=2)
+    real_socket = socket.socket
+
+    def no_fds(*args: Any, **kw: Any) -> socket.socket:
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    def body() -> Generator[Op, Any, Any]:
+        return (yield from connect("127.0.0.1", 9, timeout_s=WAIT_S))
+
+    monkeypatch.setattr(socket, "socket", no_fds)
+    for _ in range(3):  # more than max_connections: no slot may leak
+        outcome = run_fiber(lt, body)
+        assert isinstance(outcome[0], OSError)
+        assert outcome[0].errno == errno.EMFILE
+    monkeypatch.setattr(socket, "socket", real_socket)
     assert lt.stats().slots_live == 0
 
 

@@ -78,7 +78,8 @@ class HttpProtocol:
             self._answer_error(408)
             return
         self._process()
-        self._watch_slow_request()
+        if self.conn.protocol is self:  # not upgraded to another protocol meanwhile
+            self._watch_slow_request()
 
     def _watch_slow_request(self) -> None:
         """A request cut short waits at most `request_timeout_s`, in silence or not: the

@@ -213,8 +213,9 @@ class Server(HttpServer):
     def _open(self, ws: WebSocket, conn: Conn) -> None:
         """Start a connection's handler, on the IO thread, right after the 101."""
         # Silence is the ping check's business now; the loop's idle timeout stays as a
-        # backstop only when pings are off.
+        # backstop only when pings are off. The send queue's bound is this server's.
         conn.idle_timeout_s = float("inf") if self.ping_interval_s is not None else None
+        conn.max_write_queue_bytes = self.max_send_queue_bytes
         self._sockets.add(ws)
         self._ensure_liveness(conn.loop)
         route = ws._route
@@ -244,7 +245,7 @@ class Server(HttpServer):
             ws._handler_failed(getattr(handler, "__name__", "handler"))
             return
         ws._inbox = None  # nobody reads any more
-        ws.conn.resume_reading()
+        ws._unpause()
         ws.close()
 
     # --- pub/sub --------------------------------------------------------------------------------

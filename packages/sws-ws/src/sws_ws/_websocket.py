@@ -38,9 +38,11 @@ from sws_ws.proto import (
     ProtocolFailed,
     ServerConnection,
     TextMessage,
+    close_payload,
 )
 
 if TYPE_CHECKING:
+    from sws_core._timers import Timer
     from sws_http.proto import Headers
     from sws_ws._server import Server, WsRoute
 
@@ -48,6 +50,7 @@ log = logging.getLogger("sws_ws")
 
 Message = str | bytes
 _CLOSED: Final = ConnectionState.CLOSED
+_OPEN: Final = ConnectionState.OPEN
 _ABNORMAL: Final = 1006
 _POLICY: Final = 1008
 _INTERNAL: Final = 1011
@@ -68,9 +71,11 @@ class WebSocket:
 
     __slots__ = (
         "_arrived",
+        "_close_timer",
         "_closed",
         "_inbox",
         "_over_since",
+        "_paused",
         "_pinged_at",
         "_reported",
         "_route",
@@ -120,6 +125,8 @@ class WebSocket:
         self.last_seen = conn.loop.now
         self._pinged_at = 0.0  # when our unanswered liveness ping left (0: none)
         self._over_since = 0.0  # when the send queue went over its bound (0: it is not)
+        self._paused = False  # reading paused: a fiber's inbox is full
+        self._close_timer: Timer | None = None  # our close frame is out, theirs is awaited
         self._thread_id = _get_ident()  # made on the IO thread, by the upgrade
         self._inbox: collections.deque[Message] | None = None  # fibers only
         self._arrived: Flag | None = None
@@ -137,30 +144,37 @@ class WebSocket:
 
         Raises:
             TypeError: `message` is neither str nor bytes.
+            InvokeQueueFullError: called off the IO thread while the invoke queue is full.
         """
+        if type(message) is not str and not isinstance(message, bytes | bytearray | memoryview):
+            raise TypeError(f"a message is str or bytes, not {type(message).__name__}")
         if _get_ident() != self._thread_id:
             self.conn.loop.invoke(self.send, message)
             return
         if self._closed:
             return
         try:
-            if type(message) is str:
+            if isinstance(message, str):
                 frame = self.proto.send_text(message)
-            elif isinstance(message, bytes | bytearray | memoryview):
-                frame = self.proto.send_binary(message)
             else:
-                raise TypeError(f"a message is str or bytes, not {type(message).__name__}")
+                frame = self.proto.send_binary(message)
         except ConnectionClosedError:
             return
         self._write(frame)
 
     def send_frame(self, frame: bytes) -> None:
         """Write an already encoded frame (a published message); IO thread only."""
-        if not self._closed and self.proto.state is not _CLOSED:
+        if not self._closed and self.proto.state is _OPEN:  # nothing after our close frame
             self._write(frame)
 
     def ping(self, data: bytes = b"") -> None:
-        """Send a ping (the pong arrives as `on_pong` if the handler has one); any thread."""
+        """Send a ping (the pong arrives as `on_pong` if the handler has one); any thread.
+
+        Raises:
+            ValueError: `data` is longer than 125 bytes (RFC 6455 §5.5).
+        """
+        if len(data) > 125:
+            raise ValueError(f"ping payload of {len(data)} bytes exceeds 125")
         if not self.conn.loop.on_loop_thread():
             self.conn.loop.invoke(self.ping, data)
             return
@@ -174,16 +188,20 @@ class WebSocket:
     def close(self, code: int = 1000, reason: str = "") -> None:
         """Start the closing handshake with `code` and `reason`; any thread.
 
-        The peer's close frame (or a timeout) then closes the connection; `on_close`
-        follows. Idempotent.
+        The peer's close frame, or `close_timeout_s` without it, then closes the
+        connection; `on_close` follows. Idempotent.
+
+        Raises:
+            ValueError: a code that may not be sent, or a reason over 123 UTF-8 bytes.
         """
+        close_payload(code, reason)  # checked here, in the caller's thread
         if not self.conn.loop.on_loop_thread():
             self.conn.loop.invoke(self.close, code, reason)
             return
         if self._closed or self.proto.state is not ConnectionState.OPEN:
             return
         self._write(self.proto.send_close(code, reason))
-        self.conn.idle_timeout_s = self.app.close_timeout_s  # the peer's reply may not come
+        self._arm_close_deadline()
 
     def subscribe(self, topic: str) -> None:
         """Receive what `app.publish(topic, ...)` sends from now on; any thread."""
@@ -274,6 +292,9 @@ class WebSocket:
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self._closed = True
+        if self._close_timer is not None:
+            self._close_timer.cancel()
+            self._close_timer = None
         if self._topics:
             for topic in self._topics:
                 self.app._topic_remove(topic, self)
@@ -324,7 +345,8 @@ class WebSocket:
         if inbox is None:
             return  # a fiber handler that finished: nobody reads any more
         inbox.append(message)
-        if len(inbox) >= MAX_INBOX:
+        if len(inbox) >= MAX_INBOX and not self._paused:
+            self._paused = True
             self.conn.pause_reading()
         arrived = self._arrived
         if arrived is not None:
@@ -340,7 +362,10 @@ class WebSocket:
         log.exception("websocket handler %s for %s raised", where, self.path)
         if not self._closed and self.proto.state is ConnectionState.OPEN:
             self._write(self.proto.send_close(_INTERNAL, ""))  # no details to the peer
-            self.conn.idle_timeout_s = self.app.close_timeout_s
+            self._arm_close_deadline()
+        if self._inbox is not None:  # a fiber that failed reads no more
+            self._inbox = None
+            self._unpause()
 
     def _end(self, code: int, reason: str) -> None:
         """Tell the handler once: the close code and reason (1006: no close frame)."""
@@ -357,10 +382,31 @@ class WebSocket:
         elif self._arrived is not None:
             self._arrived.set()  # a waiting receive() returns None
 
+    def _arm_close_deadline(self) -> None:
+        """Our close frame is out: the peer's reply has `close_timeout_s` to come, however
+        much else it keeps sending meanwhile."""
+        if self._close_timer is None:
+            loop = self.conn.loop
+            self._close_timer = loop.call_later(self.app.close_timeout_s, self._close_expired)
+
+    def _close_expired(self) -> None:
+        self._close_timer = None
+        if not self._closed:
+            log.info(
+                "websocket %s: no close frame within %.0f s", self.path, self.app.close_timeout_s
+            )
+            self._closed = True
+            self.conn.abort(TimeoutError("no close frame from the peer"))
+
+    def _unpause(self) -> None:
+        if self._paused:
+            self._paused = False
+            self.conn.resume_reading()
+
     def _check_liveness(self, now: float, interval_s: float, timeout_s: float) -> None:
         """Ping a silent connection; close one whose ping went unanswered."""
-        if self._closed or self.proto.state is not ConnectionState.OPEN:
-            return
+        if self._closed or self.proto.state is not ConnectionState.OPEN or self._paused:
+            return  # paused: its fiber is behind, and the pong waits unread in the socket
         if self._pinged_at:
             if now - self._pinged_at > timeout_s:
                 log.info("websocket %s: no pong within %.0f s", self.path, timeout_s)
@@ -380,8 +426,8 @@ class WebSocket:
         inbox = self._inbox
         if inbox:
             message = inbox.popleft()
-            if len(inbox) == MAX_INBOX // 2:
-                self.conn.resume_reading()
+            if len(inbox) <= MAX_INBOX // 2:
+                self._unpause()
             return message
         return None
 
