@@ -291,7 +291,12 @@ class Loop:
         return self._timers.add(self.now + max(0.0, delay_s), fn, args)
 
     def add_tick_hook(self, fn: Callable[[], Any]) -> None:
-        """Call `fn()` once every turn; a hook that raises is logged and removed."""
+        """Call `fn()` once every turn; a hook that raises is logged and removed.
+
+        A turn follows IO, timers and invokes: a loop with nothing to do waits, up to a
+        second while connections are open and without limit when none are. A hook that
+        must act by a deadline arms a `call_later` for it (which wakes the loop).
+        """
         self._tick_hooks.append(fn)
 
     def remove_tick_hook(self, fn: Callable[[], Any]) -> None:

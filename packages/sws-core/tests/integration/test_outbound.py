@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import select
 import errno
+import select
 import socket
 import threading
 from collections.abc import Generator, Iterator
