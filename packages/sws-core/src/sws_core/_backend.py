@@ -8,10 +8,13 @@ tests give it a fake ring that completes SQEs in the order the test chooses.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
+import socket
 from typing import Protocol
 
 import uring
+from uring import buffer_address
 
 
 class RingLike(Protocol):
@@ -38,10 +41,19 @@ class BuffersLike(Protocol):
 
 
 class Backend(Protocol):
-    """Makes the loop's ring and its provided-buffer group."""
+    """Makes the loop's ring and its provided-buffer group; sends a connection's last bytes.
+
+    `send_now` and `shutdown_write` are plain non-blocking syscalls, for the end of a
+    connection only: through the ring, the FIN would leave only once the connection's
+    multishot recv is cancelled, at the end of the next enter, by which time a fast client
+    has read the response and closed first (and keeps the TIME_WAIT, and runs out of
+    ports).
+    """
 
     def open_ring(self, entries: int) -> RingLike: ...
     def open_buffers(self, ring: RingLike, bgid: int, entries: int, size: int) -> BuffersLike: ...
+    def send_now(self, fd: int, data: bytes | memoryview) -> int: ...
+    def shutdown_write(self, fd: int) -> None: ...
 
 
 @functools.cache
@@ -69,3 +81,23 @@ class UringBackend:
         """Register a provided-buffer ring of `entries` buffers of `size` bytes."""
         assert isinstance(ring, uring.Ring)
         return uring.BufferRing(ring, bgid, entries, size)
+
+    @staticmethod
+    def send_now(fd: int, data: bytes | memoryview) -> int:
+        """Write to the socket now, without blocking: the bytes taken, or -1 (EAGAIN, an
+        error: the ring's send then reports it)."""
+        return int(_send(fd, buffer_address(data), len(data), _DONTWAIT_NOSIGNAL))
+
+    @staticmethod
+    def shutdown_write(fd: int) -> None:
+        """Send the FIN behind what the socket holds (shutdown SHUT_WR), now."""
+        _shutdown(fd, socket.SHUT_WR)
+
+
+# Plain syscalls that never block: PyDLL keeps the GIL (no release and re-take per call).
+_libc = ctypes.PyDLL(None, use_errno=True)
+_send = _libc.send
+_send.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+_send.restype = ctypes.c_ssize_t
+_shutdown = _libc.shutdown
+_DONTWAIT_NOSIGNAL = socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL

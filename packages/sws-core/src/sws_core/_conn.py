@@ -49,6 +49,7 @@ from uring import (
     parse_sockaddr,
     prep_cancel64,
     prep_close,
+    prep_nop,
     prep_recv_multishot,
     prep_shutdown,
     sqe_layout,
@@ -307,24 +308,43 @@ class Conn:
         """Close right behind the last send when that send has not reached the kernel yet.
 
         The usual end of a short-lived connection: the response and then `close()` in one
-        handler call. The send gets `IO_LINK` and `MSG_WAITALL` (so a short send fails the
-        link) and the close follows it in the same submission: the FIN leaves with the
-        response, this side closes first and keeps the TIME_WAIT, and a client opening
-        connection after connection does not run out of ports. The recv still in flight is
-        cancelled by its user_data, not its fd, and holds its own reference to the socket,
-        so the early close races nothing; if the send fails, the close completes with
-        -ECANCELED and the connection closes the usual way (`on_close_cancelled`).
+        handler call. The bytes are offered to the socket at once (`send_now`); if it takes
+        them all, the FIN follows them at once (`shutdown_write`), the SQE becomes a NOP,
+        and the close goes the usual way: this side closes first and keeps the TIME_WAIT,
+        and a client opening connection after connection does not run out of ports.
+        Otherwise the send of what is left gets `IO_LINK` and `MSG_WAITALL` (so a short
+        send fails the link) and the close follows it in the same submission. The recv
+        still in flight is cancelled by its user_data, not its fd, and holds its own
+        reference to the socket, so the early close races nothing; if the send fails, the
+        close completes with -ECANCELED and the connection closes the usual way
+        (`on_close_cancelled`).
         """
         ring = self.loop._ring
         assert ring is not None
         sqe = ring.pending_sqe()
         if sqe is None or _unpack_user_data(sqe, _USER_DATA_OFFSET)[0] != self._ud | K_SEND:
             return
+        data = self._sending
+        assert data is not None
+        wq = self._wq
+        assert wq is not None
+        loop = self.loop
+        sent = loop._send_now(self.fd, data)
+        if sent == len(data):  # all in the socket: the FIN goes right behind it
+            prep_nop(sqe, user_data=K_DISCARD)  # the SQE does nothing now
+            self._inflight -= 1
+            self._sending = None
+            self._wq = None
+            self._wq_bytes = 0
+            loop._shutdown_write(self.fd)
+            return
+        if sent > 0:  # the rest goes through the ring, the close linked behind it
+            data = memoryview(data)[sent:]
+            self._sending = wq[0] = data
+            self._wq_bytes -= sent
         close_sqe = ring.get_sqe()
         if close_sqe is None:
             return
-        data = self._sending
-        assert data is not None
         _pack_send(
             sqe,
             0,

@@ -183,6 +183,8 @@ class Loop:
         self._ring: RingLike | None = None
         self._bufs: BuffersLike | None = None
         self._get_sqe: Callable[[], memoryview | None] = _not_running
+        self._send_now: Callable[[int, bytes | memoryview], int] = _not_running
+        self._shutdown_write: Callable[[int], None] = _not_running
         self._read_buffer: Callable[[int, int], bytes] = _not_running
         self._publish_buffers: Callable[[], None] = _not_running
         self._workers = WorkerPool(workers, self._deliver_work) if workers else None
@@ -415,6 +417,8 @@ class Loop:
         self._bufs = self._backend.open_buffers(
             self._ring, _BUFFER_GROUP, self._recv_buffers, self._recv_buffer_bytes
         )
+        self._send_now = self._backend.send_now
+        self._shutdown_write = self._backend.shutdown_write
         self._get_sqe = self._ring.get_sqe  # bound once: the hot paths call these per op
         self._read_buffer = self._bufs.take  # published once per turn, after the dispatch
         self._publish_buffers = self._bufs.publish

@@ -74,8 +74,9 @@ SIGNAL_DURING_SETUP = r"""
 import os, signal
 import uring
 from sws_core import Loop
+from sws_core._backend import UringBackend
 
-class SignalDuringSetup:
+class SignalDuringSetup(UringBackend):
     def open_ring(self, entries):
         return uring.Ring(entries, uring.fast_setup_flags(), cq_entries=entries * 4)
 

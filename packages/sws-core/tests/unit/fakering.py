@@ -346,6 +346,9 @@ class FakeBackend:
         self.ring: FakeRing | None = None
         self.buffers: FakeBuffers | None = None
         self.on_wait: Callable[[int, float | None], None] | None = None  # for the ring
+        self.take_now: int | None = None  # bytes send_now takes (None: EAGAIN)
+        self.sent_now: list[tuple[int, bytes]] = []
+        self.shut_now: list[int] = []
 
     def open_ring(self, entries: int) -> FakeRing:
         self.ring = FakeRing(entries)
@@ -357,6 +360,18 @@ class FakeBackend:
         self.buffers = FakeBuffers(bgid, entries, size)
         self.ring.buffers = self.buffers
         return self.buffers
+
+    def send_now(self, fd: int, data: bytes | memoryview) -> int:
+        """The socket takes what the test says: `take_now` bytes (None: EAGAIN, as a full
+        socket buffer would; the close is then linked to the ring's send)."""
+        if self.take_now is None:
+            return -1
+        taken = bytes(data[: self.take_now])
+        self.sent_now.append((fd, taken))
+        return len(taken)
+
+    def shutdown_write(self, fd: int) -> None:
+        self.shut_now.append(fd)
 
 
 class LoopDriver:

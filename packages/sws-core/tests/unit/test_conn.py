@@ -419,6 +419,46 @@ def test_a_close_right_after_a_write_is_linked_to_its_send(driver: LoopDriver) -
     assert driver.loop.statistics().slots_live == 0
 
 
+def test_a_close_right_after_a_write_sends_it_at_once_when_the_socket_takes_it(
+    driver: LoopDriver,
+) -> None:
+    driver.backend.take_now = 1 << 20  # the socket takes everything: bytes, then the FIN
+    log: list[Any] = []
+    conn = protocol_conn(driver, log)
+    fd = conn.fd
+    conn.write(b"last response")
+    conn.close()
+    assert driver.backend.sent_now == [(fd, b"last response")]
+    assert driver.backend.shut_now == [fd]
+    driver.turn()
+    assert driver.ring.live(Opcode.SEND) == []  # the queued SQE became a harmless NOP
+    assert driver.ring.live(Opcode.CLOSE) == []  # the fd closes once the recv is cancelled
+    driver.settle()
+    assert log == [("lost", None)]
+    assert driver.loop.statistics().slots_live == 0
+
+
+def test_what_the_socket_does_not_take_at_once_goes_through_the_ring(
+    driver: LoopDriver,
+) -> None:
+    driver.backend.take_now = 5
+    log: list[Any] = []
+    conn = protocol_conn(driver, log)
+    conn.write(b"0123456789")
+    conn.close()
+    assert driver.backend.shut_now == []  # not all of it went: no FIN yet
+    driver.turn()
+    send = driver.ring.one(Opcode.SEND, fd=conn.fd)
+    assert send.payload() == b"56789"  # only the rest, never a byte twice
+    assert send.flags & SqeFlag.IO_LINK
+    close = driver.ring.one(Opcode.CLOSE, fd=conn.fd)
+    driver.ring.complete(send, 5)
+    driver.ring.complete(close, 0)
+    driver.turn()
+    assert log == [("lost", None)]
+    driver.settle()
+
+
 def test_a_linked_close_whose_send_fails_closes_the_usual_way(driver: LoopDriver) -> None:
     log: list[Any] = []
     conn = protocol_conn(driver, log)

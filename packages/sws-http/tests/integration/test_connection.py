@@ -71,6 +71,25 @@ def test_connection_close_drops_later_pipelined_requests(port: int, clients: Any
     assert c.closed_by_peer()
 
 
+def test_connection_close_with_a_body_larger_than_the_socket_takes_at_once(
+    serve: Any, clients: Any
+) -> None:
+    from sws_http import Context, Server
+
+    app = Server()
+    body = bytes(range(256)) * 4096  # 1 MiB: the socket takes only part of it at once
+
+    @app.get("/big")
+    def big(ctx: Context) -> None:
+        ctx.bytes(body)
+
+    c = clients.connect(serve(app).port)
+    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)  # a small window
+    r = c.request(get("/big", "Connection: close"))
+    assert r.body == body
+    assert c.closed_by_peer()
+
+
 # --- pipelining -------------------------------------------------------------------------------
 
 
