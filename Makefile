@@ -65,6 +65,8 @@ bench: install
 	$(BIN)/python bench/idle_conns.py
 	$(BIN)/python bench/http.py
 	$(BIN)/python bench/ws.py
+	$(BIN)/python bench/client.py
+	$(BIN)/python bench/dns.py
 
 clean:
 	rm -rf $(VENV) $(AUTOBAHN) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,304 @@
+"""HTTP client GETs: sws-client against httpx and aiohttp, the client being what is measured.
+
+One nginx process (`servers/http_nginx.py`, one worker, `return 200 "hello"`, keep-alive
+requests unbounded) serves 127.0.0.1 on cpu1 for the whole run; each competitor is a job on
+cpu0 (`servers/client_*.py`) that GETs it for `--seconds` after a warm-up, in two cases:
+
+- "sequential": one request at a time on one keep-alive connection;
+- "concurrent32": 32 requests in flight at once, on 32 keep-alive connections.
+
+Competitors (reference: aiohttp):
+
+- "sws-client": `HttpClient`; sequential from a plain thread with `client.get(url)`;
+  concurrent as 32 fibers on an sws_core `Loop` doing `yield from client.fetch("GET", url)`
+  (faster than 32 plain threads calling `get`, which `--sws-style threads` measures);
+- "httpx": the sync `httpx.Client` (sequential), one `AsyncClient` shared by 32 asyncio
+  tasks (concurrent), on uvloop;
+- "aiohttp": one `ClientSession`, 1 or 32 tasks, on uvloop.
+
+Every client keeps 32 connections alive (sws-client's and httpx's idle limits are raised to
+32) and checks every response. Each job measures itself (`servers/measured_window.py`):
+requests completed in its window and its own CPU time over the window (utime + stime of
+all its threads from /proc/self/stat, so sws-client's loop thread counts). nginx must be
+installed (the script says so and skips otherwise); httpx is skipped when missing. Besides
+the harness table it prints req/s and client CPU us per request with their ratios to
+aiohttp, and ends with
+
+    client req/s ratio sws/aiohttp: X.XX
+
+(median req/s of sws-client over aiohttp's in the concurrent32 case; higher is better).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from harness import (
+    CLK_TCK,
+    DEFAULT_PORT_WAIT_S,
+    LOAD_CPU,
+    LOOPBACK,
+    BenchError,
+    Benchmark,
+    Case,
+    Competitor,
+    Options,
+    Results,
+    Run,
+    free_port,
+    make_parser,
+    measure_job,
+    options_from_args,
+    read_proc_stat,
+    report,
+    run_benchmark,
+    spawn,
+    stop_process,
+    wait_for_port,
+)
+
+HERE = Path(__file__).resolve().parent
+SERVERS = HERE / "servers"
+REFERENCE = "aiohttp"
+MEASURED = "sws-client"
+CONCURRENCY = 32
+SEQUENTIAL = "sequential"
+CONCURRENT = f"concurrent{CONCURRENCY}"
+CASES = (
+    Case(SEQUENTIAL, {"mode": "sequential"}),
+    Case(CONCURRENT, {"mode": "concurrent"}),
+)
+DEFAULT_SECONDS = 3  # 2 cases x 3 clients x 5 rounds x (0.5 s warm-up + 3 s + start): ~2 min
+QUICK_SECONDS = 1
+WARMUP_S = 0.5  # connections opened, code paths warm; not measured
+QUICK_WARMUP_S = 0.2
+PROBE_SECONDS = 0.2  # each client once, before the rounds, to skip one that cannot run
+
+MAKE_INSTALL = "run `make install` (installs the packages editable into .venv)"
+PIP_HINT = "pip install -r bench/requirements.txt"
+NGINX_HINT = "install it with `apt-get install -y nginx`"
+REQUIRED_MODULES = {"sws_client": MAKE_INSTALL, "aiohttp": PIP_HINT}
+OPTIONAL_MODULES = {"httpx": ("httpx",)}
+
+
+def find_nginx() -> str | None:
+    found = shutil.which("nginx")
+    if found is not None:
+        return found
+    for path in ("/usr/sbin/nginx", "/usr/local/sbin/nginx"):
+        if Path(path).exists():
+            return path
+    return None
+
+
+@contextmanager
+def nginx_on_load_cpu(nginx_dir: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """nginx on cpu1 (the harness's `serving` pins servers to cpu0, where the measured
+    process goes), accepting on a free port; stopped by its PID on the way out."""
+    port = free_port()
+    argv = [sys.executable, str(SERVERS / "http_nginx.py"), "--port", str(port)]
+    argv += ["--dir", str(nginx_dir)]
+    with tempfile.TemporaryFile() as log:
+        proc = spawn(argv, cpu=LOAD_CPU, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_for_port(port, proc, log, DEFAULT_PORT_WAIT_S)
+            yield proc, port
+        finally:
+            stop_process(proc)
+
+
+def competitors(url: str, seconds: float, warmup_s: float, sws_style: str) -> list[Competitor]:
+    def job(script: str, *args: str) -> tuple[str, ...]:
+        return (
+            sys.executable,
+            str(SERVERS / script),
+            "--url",
+            url,
+            "--mode",
+            "{mode}",
+            "--concurrency",
+            str(CONCURRENCY),
+            "--seconds",
+            f"{seconds:g}",
+            "--warmup",
+            f"{warmup_s:g}",
+            *args,
+        )
+
+    return [
+        Competitor(MEASURED, job("client_sws.py", "--style", sws_style)),
+        Competitor("httpx", job("client_httpx.py")),
+        Competitor(REFERENCE, job("client_aiohttp.py")),
+    ]
+
+
+def missing_modules(modules: Sequence[str]) -> list[str]:
+    missing = []
+    for module in modules:
+        try:
+            if importlib.util.find_spec(module) is None:
+                missing.append(module)
+        except (ImportError, ValueError):
+            missing.append(module)
+    return missing
+
+
+def usable_competitors(url: str, options: Options, sws_style: str) -> tuple[Competitor, ...]:
+    """sws-client and aiohttp or fail; httpx is skipped, with a message on stderr, when it
+    is missing or its probe run fails. Each client is probed once (a short concurrent run).
+
+    Raises:
+        BenchError: sws-client or aiohttp cannot run (the message names the fix).
+    """
+    for module, hint in REQUIRED_MODULES.items():
+        if missing_modules([module]):
+            raise BenchError(f"{module} is not importable by {sys.executable}: {hint}")
+    if missing_modules(["uvloop"]):
+        print(
+            f"client: uvloop missing, asyncio clients on asyncio's loop ({PIP_HINT})",
+            file=sys.stderr,
+        )
+    warmup_s = QUICK_WARMUP_S if options.quick else WARMUP_S
+    probes = competitors(url, PROBE_SECONDS, 0.05, sws_style)
+    chosen = []
+    for competitor, probe in zip(
+        competitors(url, options.seconds, warmup_s, sws_style), probes, strict=True
+    ):
+        modules = OPTIONAL_MODULES.get(competitor.name)
+        if modules is not None and missing_modules(modules):
+            print(
+                f"client: skipping {competitor.name}: {', '.join(modules)} not importable by "
+                f"{sys.executable} ({PIP_HINT})",
+                file=sys.stderr,
+            )
+            continue
+        try:
+            measure_job(CASES[1], probe, -1, options.run_timeout_s)
+        except BenchError as e:
+            if modules is None:
+                raise
+            print(f"client: skipping {competitor.name}: {e}", file=sys.stderr)
+            continue
+        chosen.append(competitor)
+    return tuple(chosen)
+
+
+def format_rows(rows: Sequence[Sequence[str]]) -> str:
+    """Rows of cells as text: the first two columns left-aligned, the others right-aligned."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(
+            cell.ljust(width) if i < 2 else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in rows
+    )
+
+
+def medians(results: Results) -> dict[tuple[str, str], dict[str, float]]:
+    """Per (case, competitor): median req/s, client CPU us/req and share of cpu0 busy."""
+    groups: dict[tuple[str, str], list[Run]] = {}
+    for run in results.runs:
+        groups.setdefault((run.case, run.competitor), []).append(run)
+    return {
+        key: {
+            "req_s": statistics.median(r.ops_per_s for r in runs),
+            "cpu_us": statistics.median(r.cpu_us_per_op for r in runs),
+            "busy": statistics.median(r.cpu_s / r.seconds for r in runs),
+        }
+        for key, runs in groups.items()
+    }
+
+
+def case_table(results: Results, stats: dict[tuple[str, str], dict[str, float]]) -> str:
+    header = (
+        "case",
+        "competitor",
+        "req/s",
+        "client cpu us/req",
+        "req/s vs aiohttp",
+        "cpu/req vs aiohttp",
+        "client busy",
+    )
+    rows: list[tuple[str, ...]] = [header]
+    for s in results.summaries:
+        m = stats[(s.case, s.competitor)]
+        ref = stats.get((s.case, REFERENCE))
+        rows.append(
+            (
+                s.case,
+                s.competitor,
+                f"{m['req_s']:,.0f}",
+                f"{m['cpu_us']:.1f}",
+                f"{m['req_s'] / ref['req_s']:.2f}" if ref else "-",
+                f"{m['cpu_us'] / ref['cpu_us']:.2f}" if ref and ref["cpu_us"] else "-",
+                f"{m['busy']:.0%}",
+            )
+        )
+    return format_rows(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser(
+        f"HTTP client GETs (sequential, {CONCURRENCY} in flight) against a local nginx: "
+        "sws-client against httpx and aiohttp, client CPU per request.",
+        default_seconds=DEFAULT_SECONDS,
+        quick_seconds=QUICK_SECONDS,
+    )
+    parser.add_argument(
+        "--sws-style",
+        choices=("fibers", "threads"),
+        default="fibers",
+        help="sws-client's concurrent case: 32 fibers on a Loop (default) or 32 threads",
+    )
+    ns = parser.parse_args(argv)
+    if find_nginx() is None:
+        print(f"client: skipped: nginx not found ({NGINX_HINT})", file=sys.stderr)
+        print("client req/s ratio sws/aiohttp: n/a (nginx missing)")
+        return 0
+    with tempfile.TemporaryDirectory(prefix="sws-bench-client-") as nginx_dir:
+        try:
+            options = options_from_args(ns)
+            with nginx_on_load_cpu(Path(nginx_dir)) as (nginx, port):
+                url = f"http://{LOOPBACK}:{port}/"
+                chosen = usable_competitors(url, options, ns.sws_style)
+                meta = {
+                    "concurrency": CONCURRENCY,
+                    "server": "nginx on cpu1 (servers/http_nginx.py), GET / -> 200 hello",
+                    "sws_style": ns.sws_style,
+                    "asyncio_loop": "asyncio" if missing_modules(["uvloop"]) else "uvloop",
+                    "clients": {c.name: " ".join(c.argv) for c in chosen},
+                }
+                bench = Benchmark("client", "job", CASES, chosen, REFERENCE, meta=meta)
+                before = read_proc_stat(nginx.pid)
+                results = run_benchmark(bench, options)
+                after = read_proc_stat(nginx.pid)
+        except BenchError as e:
+            print(f"client: {e}", file=sys.stderr)
+            return 2
+    report(results, options.out_dir)
+    stats = medians(results)
+    print()
+    print(case_table(results, stats))
+    requests = sum(r.ops for r in results.runs)
+    nginx_s = (after.cpu_ticks - before.cpu_ticks) / CLK_TCK
+    print(
+        f"nginx (cpu1): {nginx_s:.1f} s CPU over the rounds, "
+        f"{nginx_s / requests * 1e6:.1f} us per counted request (warm-ups included)"
+    )
+    mine, ref = stats.get((CONCURRENT, MEASURED)), stats.get((CONCURRENT, REFERENCE))
+    shown = f"{mine['req_s'] / ref['req_s']:.2f}" if mine and ref else "n/a (no runs)"
+    print(f"client req/s ratio sws/aiohttp: {shown}")
+    return 0 if results.complete else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,264 @@
+"""DNS lookups: sws-client's `DnsResolver` against aiodns, the resolver being what is measured.
+
+A UDP responder (`servers/dns_server.py`: one blocking socket, every A question answered at
+once with 192.0.2.1, TTL 300 s) runs on 127.0.0.1 on cpu1 for the whole run; each
+competitor is a job on cpu0 that resolves for `--seconds` after a warm-up, in two cases:
+
+- "cached": one lookup at a time of the same name, `cached.bench.test`: after the first,
+  each is answered from a cache;
+- "uncached": 32 lookups in flight, each of a name never asked before (`n<i>.bench.test`):
+  each is one UDP query and its answer.
+
+Competitors (reference: aiodns):
+
+- "sws": `DnsResolver(conf=ResolvConf(nameservers=(("127.0.0.1", port),)))`, lookups as
+  fibers on an sws_core `Loop`, `yield from resolver.resolve_on_loop(name, family=AF_INET)`
+  (`servers/dns_sws.py`);
+- "aiodns": `aiodns.DNSResolver(nameservers=["127.0.0.1:port"])` on uvloop, asyncio tasks
+  awaiting `query_dns(name, "A")` (`servers/dns_aiodns.py`).
+
+Both ask for A records only: one question per lookup. aiodns has no cache of its own, but
+c-ares (1.23 and later, pycares 5 ships 1.34) caches answers by their TTL by default, so
+its "cached" case is a cache too: the responder sees one query per run. Each job measures
+itself (`servers/measured_window.py`): lookups completed in its window and its own CPU time
+(utime + stime of all its threads from /proc/self/stat: c-ares's event thread counts).
+aiodns is required (`pip install -r bench/requirements.txt`). Besides the harness table it
+prints lookups/s and CPU us per lookup with their ratios to aiodns, the responder's CPU per
+query, and ends with
+
+    dns uncached lookups/s ratio sws/aiodns: X.XX
+
+(median lookups/s of sws over aiodns's in the uncached case; higher is better).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import select
+import statistics
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from harness import (
+    CLK_TCK,
+    DEFAULT_PORT_WAIT_S,
+    LOAD_CPU,
+    BenchError,
+    Benchmark,
+    Case,
+    Competitor,
+    Options,
+    Results,
+    Run,
+    make_parser,
+    measure_job,
+    options_from_args,
+    read_proc_stat,
+    report,
+    run_benchmark,
+    spawn,
+    stop_process,
+)
+
+HERE = Path(__file__).resolve().parent
+SERVERS = HERE / "servers"
+REFERENCE = "aiodns"
+MEASURED = "sws"
+CONCURRENCY = 32
+CACHED = "cached"
+UNCACHED = "uncached"
+CASES = (Case(CACHED, {"mode": "cached"}), Case(UNCACHED, {"mode": "uncached"}))
+DEFAULT_SECONDS = 3  # 2 cases x 2 resolvers x 5 rounds x (0.5 s warm-up + 3 s + start): ~1.5 min
+QUICK_SECONDS = 1
+WARMUP_S = 0.5  # the cache filled, code paths warm; not measured
+QUICK_WARMUP_S = 0.2
+PROBE_SECONDS = 0.2  # each resolver once, before the rounds
+
+MAKE_INSTALL = "run `make install` (installs the packages editable into .venv)"
+PIP_HINT = "pip install -r bench/requirements.txt"
+REQUIRED_MODULES = {"sws_client": MAKE_INSTALL, "aiodns": PIP_HINT}
+
+
+@contextmanager
+def responder_on_load_cpu() -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """The responder on cpu1, bound to a free UDP port it reports on its first stdout line;
+    stopped by its PID on the way out. Yields the process and its port."""
+    argv = [sys.executable, str(SERVERS / "dns_server.py"), "--port", "0"]
+    proc = spawn(argv, cpu=LOAD_CPU, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], DEFAULT_PORT_WAIT_S)
+        line = proc.stdout.readline() if ready else b""
+        try:
+            port = int(json.loads(line)["port"])
+        except (ValueError, KeyError, TypeError):
+            raise BenchError(f"dns responder did not start: {line[:300]!r}") from None
+        yield proc, port
+    finally:
+        stop_process(proc)
+
+
+def queries_answered(proc: subprocess.Popen[bytes]) -> int | None:
+    """What the stopped responder printed last: queries answered (None if it did not say)."""
+    assert proc.stdout is not None
+    lines = proc.stdout.read().splitlines()
+    try:
+        return int(json.loads(lines[-1])["queries"])
+    except (IndexError, ValueError, KeyError, TypeError):
+        return None
+
+
+def competitors(port: int, seconds: float, warmup_s: float) -> list[Competitor]:
+    def job(script: str) -> tuple[str, ...]:
+        return (
+            sys.executable,
+            str(SERVERS / script),
+            "--port",
+            str(port),
+            "--mode",
+            "{mode}",
+            "--concurrency",
+            str(CONCURRENCY),
+            "--seconds",
+            f"{seconds:g}",
+            "--warmup",
+            f"{warmup_s:g}",
+        )
+
+    return [
+        Competitor(MEASURED, job("dns_sws.py")),
+        Competitor(REFERENCE, job("dns_aiodns.py")),
+    ]
+
+
+def missing_modules(modules: Sequence[str]) -> list[str]:
+    missing = []
+    for module in modules:
+        try:
+            if importlib.util.find_spec(module) is None:
+                missing.append(module)
+        except (ImportError, ValueError):
+            missing.append(module)
+    return missing
+
+
+def usable_competitors(port: int, options: Options) -> tuple[Competitor, ...]:
+    """Both resolvers, each probed once (a short uncached run).
+
+    Raises:
+        BenchError: one of them cannot run (the message names the fix).
+    """
+    for module, hint in REQUIRED_MODULES.items():
+        if missing_modules([module]):
+            raise BenchError(f"{module} is not importable by {sys.executable}: {hint}")
+    if missing_modules(["uvloop"]):
+        print(f"dns: uvloop missing, aiodns on asyncio's loop ({PIP_HINT})", file=sys.stderr)
+    for probe in competitors(port, PROBE_SECONDS, 0.05):
+        measure_job(CASES[1], probe, -1, options.run_timeout_s)
+    warmup_s = QUICK_WARMUP_S if options.quick else WARMUP_S
+    return tuple(competitors(port, options.seconds, warmup_s))
+
+
+def format_rows(rows: Sequence[Sequence[str]]) -> str:
+    """Rows of cells as text: the first two columns left-aligned, the others right-aligned."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(
+            cell.ljust(width) if i < 2 else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in rows
+    )
+
+
+def medians(results: Results) -> dict[tuple[str, str], dict[str, float]]:
+    """Per (case, competitor): median lookups/s, CPU us/lookup and share of cpu0 busy."""
+    groups: dict[tuple[str, str], list[Run]] = {}
+    for run in results.runs:
+        groups.setdefault((run.case, run.competitor), []).append(run)
+    return {
+        key: {
+            "lookups_s": statistics.median(r.ops_per_s for r in runs),
+            "cpu_us": statistics.median(r.cpu_us_per_op for r in runs),
+            "busy": statistics.median(r.cpu_s / r.seconds for r in runs),
+        }
+        for key, runs in groups.items()
+    }
+
+
+def case_table(results: Results, stats: dict[tuple[str, str], dict[str, float]]) -> str:
+    header = (
+        "case",
+        "competitor",
+        "lookups/s",
+        "cpu us/lookup",
+        "lookups/s vs aiodns",
+        "cpu/lookup vs aiodns",
+        "resolver busy",
+    )
+    rows: list[tuple[str, ...]] = [header]
+    for s in results.summaries:
+        m = stats[(s.case, s.competitor)]
+        ref = stats.get((s.case, REFERENCE))
+        rows.append(
+            (
+                s.case,
+                s.competitor,
+                f"{m['lookups_s']:,.0f}",
+                f"{m['cpu_us']:.2f}",
+                f"{m['lookups_s'] / ref['lookups_s']:.2f}" if ref else "-",
+                f"{m['cpu_us'] / ref['cpu_us']:.2f}" if ref and ref["cpu_us"] else "-",
+                f"{m['busy']:.0%}",
+            )
+        )
+    return format_rows(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser(
+        f"DNS A lookups (cached; uncached with {CONCURRENCY} in flight) against a local UDP "
+        "responder: sws-client's DnsResolver against aiodns, resolver CPU per lookup.",
+        default_seconds=DEFAULT_SECONDS,
+        quick_seconds=QUICK_SECONDS,
+    )
+    ns = parser.parse_args(argv)
+    try:
+        options = options_from_args(ns)
+        with responder_on_load_cpu() as (responder, port):
+            chosen = usable_competitors(port, options)
+            meta = {
+                "concurrency": CONCURRENCY,
+                "server": "servers/dns_server.py on cpu1: every A question -> 192.0.2.1, TTL 300",
+                "asyncio_loop": "asyncio" if missing_modules(["uvloop"]) else "uvloop",
+                "resolvers": {c.name: " ".join(c.argv) for c in chosen},
+            }
+            bench = Benchmark("dns", "job", CASES, chosen, REFERENCE, meta=meta)
+            before = read_proc_stat(responder.pid)
+            results = run_benchmark(bench, options)
+            after = read_proc_stat(responder.pid)
+        queries = queries_answered(responder)
+    except BenchError as e:
+        print(f"dns: {e}", file=sys.stderr)
+        return 2
+    report(results, options.out_dir)
+    stats = medians(results)
+    print()
+    print(case_table(results, stats))
+    responder_s = (after.cpu_ticks - before.cpu_ticks) / CLK_TCK
+    if queries:
+        print(
+            f"responder (cpu1): {queries:,} queries, {responder_s:.1f} s CPU over the rounds "
+            f"(about {responder_s / queries * 1e6:.1f} us per query)"
+        )
+    mine, ref = stats.get((UNCACHED, MEASURED)), stats.get((UNCACHED, REFERENCE))
+    shown = f"{mine['lookups_s'] / ref['lookups_s']:.2f}" if mine and ref else "n/a (no runs)"
+    print(f"dns uncached lookups/s ratio sws/aiodns: {shown}")
+    return 0 if results.complete else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
