@@ -14,6 +14,11 @@ Rules that hold in this module (sans-IO: bytes in, records out, no sockets, no c
   One exception: a header-only error answer (no question, rcode FORMERR, SERVFAIL, NOTIMP or
   REFUSED) is accepted, since some servers answer that way and an attacker learns nothing
   from echoing a question they already know; it only sends the resolver to the next server.
+- A query is a 12-byte header before the question section (RFC 1035 §4.1), which a
+  `Question` has dnslib encode once for every try (only the id changes). An answer is first compared with those
+  bytes (id, QR and opcode, our question case-insensitively); dnslib decodes the records
+  after them, or the whole packet when its question section is not byte for byte ours, and
+  the checks above then decide exactly as on a whole parse.
 - Addresses come only from the answer section, by following CNAMEs from the query name
   (RFC 1034 §3.6.2), at most `MAX_CNAME_CHAIN` of them; a loop or a longer chain makes the
   answer unusable (`Outcome.SERVER_ERROR`) rather than a cached negative.
@@ -34,7 +39,7 @@ import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from dnslib import DNSHeader, DNSLabel, DNSQuestion, DNSRecord
+from dnslib import RR, DNSBuffer, DNSHeader, DNSLabel, DNSQuestion, DNSRecord
 
 if TYPE_CHECKING:
     from ._resolvconf import ResolvConf
@@ -46,6 +51,7 @@ __all__ = [
     "Answer",
     "Outcome",
     "QType",
+    "Question",
     "TcpReader",
     "build_query",
     "candidate_names",
@@ -72,6 +78,12 @@ _RCODE_NOERROR, _RCODE_NXDOMAIN = 0, 3  # RFC 1035 §4.1.1
 _HEADER_ONLY_RCODES = frozenset({1, 2, 4, 5})  # FORMERR, SERVFAIL, NOTIMP, REFUSED
 _TTL_TOP_BIT = 1 << 31
 _LENGTH = struct.Struct("!H")
+_HEADER = struct.Struct("!HHHHHH")  # RFC 1035 §4.1.1: id, flags, four section counts
+_COUNTS = struct.Struct("!HHHH")
+_TYPE_CLASS = struct.Struct("!HH")
+_QUERY_FLAGS = 0x0100  # QR=0, opcode QUERY, RD=1
+_QR_OPCODE_MASK, _QR_OPCODE_RESPONSE = 0xF8, 0x80  # the first flags byte: QR=1, opcode 0
+_POINTER_TO_QUESTION = b"\xc0\x0c"  # RFC 1035 §4.1.4: the name at offset 12, the question's
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 Labels = tuple[bytes, ...]
@@ -199,11 +211,171 @@ def new_txid() -> int:
     Returns:
         An int in 0..65535 from the `secrets` generator.
     """
-    return secrets.randbelow(65536)
+    # 16 random bits are uniform over the ids as they are; randbelow(65536) would draw 17
+    # and reject half of the draws (two reads of the OS generator on average, not one).
+    return secrets.randbits(16)
+
+
+class Question:
+    """One question (a name, a type, class IN) in wire form, made once and asked many times.
+
+    The question section is encoded once; each query is it behind a fresh header, so every
+    try (retries, other servers, TCP after TC) changes only the two id bytes. Answers are
+    checked against those bytes: the id and the QR and opcode bits in the header, then the
+    question as we sent it, the name compared case-insensitively. Only then does dnslib read
+    the records; a packet whose question is not byte for byte ours (case aside) goes through
+    dnslib's full parse and is judged as before, so no check is looser for the shortcut.
+
+        question = Question("example.com", QType.A)
+        query = question.query(txid)
+        answer = question.check(packet, txid)
+
+    Args:
+        name: the domain name to ask about (see `candidate_names`).
+        qtype: `QType.A` (1) or `QType.AAAA` (28).
+
+    Raises:
+        ValueError: an invalid name or an unsupported qtype.
+    """
+
+    __slots__ = ("_folded", "_section", "_spans", "_wire_name", "name", "qtype")
+
+    def __init__(self, name: str, qtype: int) -> None:
+        if qtype not in (QType.A, QType.AAAA):
+            raise ValueError(f"query type {qtype} is not A (1) or AAAA (28)")
+        labels = _labels(name)
+        self.name = name
+        self.qtype = int(qtype)
+        self._folded = _lower(labels)
+        # dnslib encodes the question once (RFC 1035 §4.1.2: the name as length-prefixed
+        # labels, then type and class); queries only put a fresh header in front of it.
+        packed: bytes = DNSRecord(
+            DNSHeader(id=0, rd=1), q=DNSQuestion(DNSLabel(labels), qtype, _CLASS_IN)
+        ).pack()
+        self._section = packed[_HEADER.size :]
+        wire_name = self._section[: -_TYPE_CLASS.size]
+        self._wire_name = wire_name.lower()  # bytes.lower is ASCII-only; lengths are < 64
+        # Where each label sits in an answer that echoes the question (after the header).
+        spans, start = [], _HEADER.size + 1
+        for label in labels:
+            spans.append((start, start + len(label)))
+            start += len(label) + 1
+        self._spans = tuple(spans)
+
+    def query(self, txid: int) -> bytes:
+        """Return a recursive query (RD=1) with this question and the transaction id `txid`.
+
+        Raises:
+            ValueError: `txid` is outside 0..65535.
+        """
+        if not 0 <= txid <= 0xFFFF:
+            raise ValueError(f"transaction id {txid} is outside 0..65535")
+        return _HEADER.pack(txid, _QUERY_FLAGS, 1, 0, 0, 0) + self._section
+
+    def check(
+        self, packet: bytes, txid: int, default_negative_ttl_s: int = DEFAULT_NEGATIVE_TTL_S
+    ) -> Answer | None:
+        """Check that `packet` answers this question sent with `txid`, and read it.
+
+        See `check_answer`, which this is with the question made once.
+        """
+        if len(packet) < _HEADER.size:
+            return None  # no header: dnslib could not parse it either
+        flags = packet[2]
+        if (packet[0] << 8 | packet[1]) != txid or flags & _QR_OPCODE_MASK != _QR_OPCODE_RESPONSE:
+            return None
+        rcode = packet[3] & 0x0F
+        name_end = _HEADER.size + len(self._wire_name)
+        section_end = name_end + 4
+        if (
+            packet[4:6] != b"\x00\x01"
+            or packet[_HEADER.size : name_end].lower() != self._wire_name
+            or packet[name_end:section_end] != self._section[-4:]
+        ):
+            return self._check_parsed(packet, txid, rcode, default_negative_ttl_s)
+        tc = bool(flags & 0x02)
+        buffer = _AnswerBuffer(packet, self._spans)
+        buffer.offset = section_end
+        answers, authority, additional = _COUNTS.unpack_from(packet, 4)[1:]
+        try:
+            # What DNSRecord.parse does after the question; the additional section is read
+            # too, so a packet that would not parse as a whole is still no answer.
+            records = [RR.parse(buffer) for _ in range(answers + authority + additional)]
+        except Exception:
+            return None  # as in `_check_parsed`
+        return _read_answer(
+            tc,
+            records[:answers],
+            records[answers : answers + authority],
+            rcode,
+            self._folded,
+            self.qtype,
+            default_negative_ttl_s,
+        )
+
+    def _check_parsed(
+        self, packet: bytes, txid: int, rcode: int, default_negative_ttl_s: int
+    ) -> Answer | None:
+        """The check through dnslib's whole parse, for a packet whose question section is not
+        ours byte for byte: none, several, or one written differently (a compression pointer)."""
+        try:
+            record = DNSRecord.parse(packet)
+        except Exception:
+            # dnslib wraps most decoding failures in DNSError, but not all (a deep chain of
+            # compression pointers is a RecursionError, a bad label an IDNA error). Whatever
+            # the reason, bytes we cannot decode are not our answer.
+            return None
+        header = record.header
+        if header.id != txid or header.qr != 1 or header.opcode != _OPCODE_QUERY:
+            return None
+        tc = bool(header.tc)
+        if header.q == 0 and rcode in _HEADER_ONLY_RCODES:
+            return Answer(Outcome.SERVER_ERROR, rcode, tc, (), _text(self._folded), 0)
+        if len(record.questions) != 1:
+            return None
+        question = record.questions[0]
+        if question.qtype != self.qtype or question.qclass != _CLASS_IN:
+            return None
+        if _lower(question.qname.label) != self._folded:
+            return None
+        return _read_answer(
+            tc, record.rr, record.auth, rcode, self._folded, self.qtype, default_negative_ttl_s
+        )
+
+    def __repr__(self) -> str:
+        return f"<Question {self.name!r} type={self.qtype}>"
+
+
+class _AnswerBuffer(DNSBuffer):  # type: ignore[misc]  # dnslib has no type hints
+    """dnslib's buffer over an answer whose question section is ours, byte for byte but case.
+
+    Servers write nearly every owner name as a pointer to the question's name (offset 12);
+    dnslib decodes the question again for each. Here a name that is just that pointer is
+    the question's labels as they stand in the packet: what dnslib's decode_name returns
+    for it (the pointer points back, the labels there are checked ASCII), for less work.
+    Any other name, and every step inside dnslib's own recursion, is dnslib's.
+    """
+
+    offset: int  # dnslib's read position
+    data: bytearray  # dnslib's copy of the packet
+
+    def __init__(self, packet: bytes, spans: tuple[tuple[int, int], ...]) -> None:
+        super().__init__(packet)
+        self._question = tuple(packet[start:end] for start, end in spans)
+
+    def decode_name(self, last: int = -1) -> Any:
+        offset = self.offset
+        if last == -1 and self.data[offset : offset + 2] == _POINTER_TO_QUESTION:
+            self.offset = offset + 2
+            return DNSLabel(self._question)
+        return super().decode_name(last)
 
 
 def build_query(name: str, qtype: int, *, txid: int) -> bytes:
     """Return a recursive query (RD=1) for `name` and `qtype`, class IN.
+
+    `Question(name, qtype).query(txid)`: a resolver asking more than once keeps the
+    `Question`.
 
     Args:
         name: the domain name to ask about (see `candidate_names`).
@@ -216,14 +388,7 @@ def build_query(name: str, qtype: int, *, txid: int) -> bytes:
     Raises:
         ValueError: an invalid name, an unsupported qtype or a txid out of range.
     """
-    if qtype not in (QType.A, QType.AAAA):
-        raise ValueError(f"query type {qtype} is not A (1) or AAAA (28)")
-    if not 0 <= txid <= 0xFFFF:
-        raise ValueError(f"transaction id {txid} is outside 0..65535")
-    header = DNSHeader(id=txid, rd=1)
-    question = DNSQuestion(DNSLabel(_labels(name)), qtype, _CLASS_IN)
-    packet: bytes = DNSRecord(header, q=question).pack()
-    return packet
+    return Question(name, qtype).query(txid)
 
 
 def check_answer(
@@ -235,6 +400,9 @@ def check_answer(
     default_negative_ttl_s: int = DEFAULT_NEGATIVE_TTL_S,
 ) -> Answer | None:
     """Check that `packet` answers our query, and read it.
+
+    `Question(name, qtype).check(packet, txid)`: a resolver asking more than once keeps the
+    `Question`.
 
     Args:
         packet: a DNS message as received (UDP payload, or a TCP message without its prefix).
@@ -248,41 +416,10 @@ def check_answer(
         another id, another question): ignore it and keep waiting. Otherwise the `Answer`.
 
     Raises:
-        ValueError: `name` is not a valid domain name (our own query could not have had it).
+        ValueError: `name` is not a valid domain name (our own query could not have had it),
+            or `qtype` is not A or AAAA.
     """
-    wanted = _lower(_labels(name))
-    try:
-        record = DNSRecord.parse(packet)
-    except Exception:
-        # dnslib wraps most decoding failures in DNSError, but not all (a deep chain of
-        # compression pointers is a RecursionError, a bad label an IDNA error). Whatever the
-        # reason, bytes we cannot decode are not our answer.
-        return None
-    header = record.header
-    if header.id != txid or header.qr != 1 or header.opcode != _OPCODE_QUERY:
-        return None
-    rcode = int(header.rcode)
-    if header.q == 0 and rcode in _HEADER_ONLY_RCODES:
-        return _answer(record, Outcome.SERVER_ERROR, rcode, wanted)
-    if len(record.questions) != 1:
-        return None
-    question = record.questions[0]
-    if question.qtype != qtype or question.qclass != _CLASS_IN:
-        return None
-    if _lower(question.qname.label) != wanted:
-        return None
-    return _read_answer(record, rcode, wanted, qtype, default_negative_ttl_s)
-
-
-def _answer(
-    record: Any,
-    outcome: Outcome,
-    rcode: int,
-    canonical: Labels,
-    addresses: tuple[str, ...] = (),
-    ttl_s: int = 0,
-) -> Answer:
-    return Answer(outcome, rcode, bool(record.header.tc), addresses, _text(canonical), ttl_s)
+    return Question(name, qtype).check(packet, txid, default_negative_ttl_s)
 
 
 def _ttl(value: Any) -> int:
@@ -295,30 +432,37 @@ def _text(labels: Labels) -> str:
 
 
 def _read_answer(
-    record: Any, rcode: int, qname: Labels, qtype: int, default_negative_ttl_s: int
+    tc: bool,
+    answers: list[Any],
+    authority: list[Any],
+    rcode: int,
+    qname: Labels,
+    qtype: int,
+    default_negative_ttl_s: int,
 ) -> Answer:
-    if record.header.tc:
-        return _answer(record, Outcome.TRUNCATED, rcode, qname)
+    """Read the answer and authority sections (dnslib RRs) of an answer to our question."""
+    if tc:
+        return Answer(Outcome.TRUNCATED, rcode, tc, (), _text(qname), 0)
     if rcode not in (_RCODE_NOERROR, _RCODE_NXDOMAIN):
-        return _answer(record, Outcome.SERVER_ERROR, rcode, qname)
-    in_class = [rr for rr in record.rr if rr.rclass == _CLASS_IN]
+        return Answer(Outcome.SERVER_ERROR, rcode, tc, (), _text(qname), 0)
+    in_class = [rr for rr in answers if rr.rclass == _CLASS_IN]
     chain = _follow(in_class, qname)
     if chain is None:
-        return _answer(record, Outcome.SERVER_ERROR, rcode, qname)
+        return Answer(Outcome.SERVER_ERROR, rcode, tc, (), _text(qname), 0)
     canonical, chain_ttl_s = chain
     if rcode == _RCODE_NOERROR:
         addresses, ttl_s = _addresses(in_class, canonical, qtype)
         if addresses:
             ttl_s = min(ttl_s, chain_ttl_s)
-            return _answer(record, Outcome.ADDRESSES, rcode, canonical, addresses, ttl_s)
-    negative_ttl_s = _negative_ttl(record.auth, canonical)
+            return Answer(Outcome.ADDRESSES, rcode, tc, addresses, _text(canonical), ttl_s)
+    negative_ttl_s = _negative_ttl(authority, canonical)
     if negative_ttl_s is None:
-        if rcode == _RCODE_NOERROR and any(rr.rtype == _TYPE_NS for rr in record.auth):
-            return _answer(record, Outcome.SERVER_ERROR, rcode, canonical)  # referral
+        if rcode == _RCODE_NOERROR and any(rr.rtype == _TYPE_NS for rr in authority):
+            return Answer(Outcome.SERVER_ERROR, rcode, tc, (), _text(canonical), 0)  # referral
         negative_ttl_s = default_negative_ttl_s
     outcome = Outcome.NXDOMAIN if rcode == _RCODE_NXDOMAIN else Outcome.NODATA
     ttl_s = min(negative_ttl_s, chain_ttl_s)
-    return _answer(record, outcome, rcode, canonical, (), ttl_s)
+    return Answer(outcome, rcode, tc, (), _text(canonical), ttl_s)
 
 
 def _follow(records: list[Any], qname: Labels) -> tuple[Labels, int] | None:
@@ -350,10 +494,12 @@ def _addresses(records: list[Any], owner: Labels, qtype: int) -> tuple[tuple[str
     for rr in records:
         if rr.rtype != qtype or _lower(rr.rname.label) != owner:
             continue
-        raw = bytes(rr.rdata.data)
-        address = str(
-            ipaddress.IPv4Address(raw) if qtype == QType.A else ipaddress.IPv6Address(raw)
-        )
+        data = rr.rdata.data  # dnslib: a tuple of 4 (A) or 16 (AAAA) byte values
+        # For A the dotted quad is what IPv4Address would print, without building one.
+        if qtype == QType.A:
+            address = "%d.%d.%d.%d" % data  # noqa: UP031 - a fixed 4-tuple, the fastest form
+        else:
+            address = str(ipaddress.IPv6Address(bytes(data)))
         if address not in addresses:
             addresses.append(address)
         ttl_s = min(ttl_s, _ttl(rr.ttl))

@@ -10,7 +10,7 @@ Rules that hold in this module:
 - Every try is a fresh `Datagram` and a fresh transaction id from `new_txid` (RFC 5452 §9.2:
   an attacker must guess both the 16-bit id and the source port). The socket is connected,
   so the kernel drops datagrams from any other address or port (RFC 5452 §9.1, the address
-  half of the check); `check_answer` does the other half (id and question). A datagram that
+  half of the check); `Question.check` does the other half (id and question). A datagram that
   fails it is counted and ignored, and the try goes on waiting until its deadline: a forged
   answer arriving first must not end the wait for the real one.
 - The schedule is `TryPlan`: `attempts` rounds through the nameservers in order (from a
@@ -50,7 +50,7 @@ from sws_core import (
 
 from ._dnscache import CacheEntry
 from ._dnserrors import DnsError, DnsServerError, DnsTimeoutError, NameNotFoundError, NoAddressError
-from ._dnsmsg import Answer, Outcome, TcpReader, build_query, check_answer, new_txid, tcp_frame
+from ._dnsmsg import Answer, Outcome, Question, TcpReader, new_txid, tcp_frame
 
 __all__ = [
     "DEFAULT_MAX_UDP_ANSWER_BYTES",
@@ -99,7 +99,7 @@ class Tally:
 
     udp_queries: int = 0
     tcp_queries: int = 0
-    answers_ignored: int = 0  # datagrams or TCP messages that failed check_answer
+    answers_ignored: int = 0  # datagrams or TCP messages that failed Question.check
     timeouts: int = 0
     refused: int = 0  # ICMP port unreachable, or any other socket failure
     server_errors: int = 0  # answers that were SERVER_ERROR (or TC over TCP)
@@ -174,20 +174,24 @@ def ask_nameservers(
 
     Returns:
         The answer (outcome ADDRESSES, NXDOMAIN or NODATA), or a `Failure`.
+
+    Raises:
+        ValueError: `name` is not a valid domain name, or `qtype` is not A or AAAA.
     """
     loop = current_loop()
     if loop is None:
         raise RuntimeError("ask_nameservers runs in a fiber on an sws_core loop")
+    question = Question(name, qtype)  # encoded once for every try
     plan = TryPlan(len(nameservers), attempts, start)
     rcode: int | None = None
     while (index := plan.next()) is not None:
         host, port = nameservers[index]
         try:
             answer = yield from _udp_try(
-                loop, host, port, name, qtype, timeout_s, tally, max_udp_answer_bytes
+                loop, host, port, question, timeout_s, tally, max_udp_answer_bytes
             )
             if answer.outcome is Outcome.TRUNCATED:  # RFC 7766 §5: the same server, over TCP
-                answer = yield from _tcp_try(loop, host, port, name, qtype, timeout_s, tally)
+                answer = yield from _tcp_try(loop, host, port, question, timeout_s, tally)
         except TimeoutError:
             tally.timeouts += 1
             continue
@@ -211,8 +215,7 @@ def _udp_try(
     loop: Loop,
     host: str,
     port: int,
-    name: str,
-    qtype: int,
+    question: Question,
     timeout_s: float,
     tally: Tally,
     max_answer_bytes: int,
@@ -224,7 +227,7 @@ def _udp_try(
         OSError: the socket failed (ConnectionRefusedError: ICMP port unreachable).
     """
     txid = new_txid()
-    query = build_query(name, qtype, txid=txid)
+    query = question.query(txid)
     sock = Datagram(host, port, max_datagram_bytes=max_answer_bytes)
     try:
         yield from sock.send(query)
@@ -235,7 +238,7 @@ def _udp_try(
             if left <= 0:
                 raise TimeoutError(f"no answer from {host}:{port} in {timeout_s} s")
             packet = yield from sock.receive(timeout_s=left)
-            answer = check_answer(packet, txid=txid, name=name, qtype=qtype)
+            answer = question.check(packet, txid)
             if answer is not None:
                 return answer
             tally.answers_ignored += 1
@@ -247,7 +250,7 @@ def _udp_try(
 
 
 def _tcp_try(
-    loop: Loop, host: str, port: int, name: str, qtype: int, timeout_s: float, tally: Tally
+    loop: Loop, host: str, port: int, question: Question, timeout_s: float, tally: Tally
 ) -> Generator[Op, Any, Answer]:
     """One query over TCP (RFC 1035 §4.2.2, RFC 7766); the first message that passes.
 
@@ -257,7 +260,7 @@ def _tcp_try(
     """
     deadline = loop.now + timeout_s
     txid = new_txid()
-    query = tcp_frame(build_query(name, qtype, txid=txid))
+    query = tcp_frame(question.query(txid))
     conn = yield from connect(host, port, timeout_s=timeout_s)
     expired = False
 
@@ -275,7 +278,7 @@ def _tcp_try(
         reader = TcpReader()
         while data := (yield from conn.receive()):
             for message in reader.feed(data):
-                answer = check_answer(message, txid=txid, name=name, qtype=qtype)
+                answer = question.check(message, txid)
                 if answer is not None:
                     return answer
                 tally.answers_ignored += 1

@@ -74,6 +74,7 @@ _PRIVATE_LOOP: dict[str, Any] = {
     "handle_signals": False,
 }
 
+_DIGITS_AND_DOTS = frozenset("0123456789.")
 _LOOPBACK = (("127.0.0.1",), ("::1",))  # (IPv4, IPv6) for localhost names, RFC 6761 §6.3
 _F = TypeVar("_F", bound=Callable[..., Generator[Any, Any, Any]])
 
@@ -128,11 +129,14 @@ def local_answer(hosts: Hosts, name: str, qtypes: Sequence[QType]) -> list[str] 
     """
     if not isinstance(name, str):
         raise TypeError(f"name must be a str, not {type(name).__name__}")
+    # An address is IPv6 (a colon) or ASCII digits and dots: only those are worth the
+    # exception ip_address raises for every host name.
+    numeric = ":" in name or set(name) <= _DIGITS_AND_DOTS
     try:
-        address = ipaddress.ip_address(name)
+        address = ipaddress.ip_address(name) if numeric else None
     except ValueError:
-        pass
-    else:
+        address = None
+    if address is not None:
         if (QType.A if address.version == 4 else QType.AAAA) not in qtypes:
             raise NoAddressError(name)
         return [str(address)]
@@ -261,7 +265,10 @@ class DnsResolver:
             )
         verdict = SearchVerdict(name)
         for candidate in candidates:
-            results = yield from self._ask_all(loop, candidate, qtypes)
+            if len(qtypes) == 1:  # one generator level less on every resume of the lookup
+                results = [(yield from self._ask(loop, candidate, qtypes[0]))]
+            else:
+                results = yield from self._ask_both(loop, candidate, qtypes)
             addresses = verdict.add(results)
             if addresses is not None:
                 return addresses
@@ -319,12 +326,10 @@ class DnsResolver:
         assert call.result is not None
         return call.result
 
-    def _ask_all(
+    def _ask_both(
         self, loop: Loop, name: str, qtypes: tuple[QType, ...]
     ) -> Generator[Op, Any, list[Result]]:
-        """Ask every type about `name`; two types at once, the second in its own fiber."""
-        if len(qtypes) == 1:
-            return [(yield from self._ask(loop, name, qtypes[0]))]
+        """Ask two types about `name` at once, the second in its own fiber."""
         other: list[Result] = []
         error: list[Exception] = []
         done = Event()
@@ -366,15 +371,12 @@ class DnsResolver:
                     start = self._rotation if self.conf.rotate else 0
                     self._rotation += 1
             if event is None:
-                return (yield from self._fly(loop, key, flight, name, qtype, start))
+                break
             yield from event.wait()
             if flight.result is not None:
                 return flight.result
             # Its asker was stopped with its loop before an answer: ask again from here.
-
-    def _fly(
-        self, loop: Loop, key: tuple[str, int], flight: _Flight, name: str, qtype: QType, start: int
-    ) -> Generator[Op, Any, Result]:
+        # This fiber flies the question (here, not in a helper: one generator level less).
         tally = Tally()
         result: Result | None = None
         try:

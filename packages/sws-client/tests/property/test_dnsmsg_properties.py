@@ -15,6 +15,7 @@ from sws_client._dnsmsg import (
     Answer,
     Outcome,
     QType,
+    Question,
     TcpReader,
     build_query,
     candidate_names,
@@ -79,6 +80,26 @@ def test_a_damaged_valid_answer_never_raises(flips: list[tuple[int, int]], cut: 
     if result is not None and result.outcome is Outcome.ADDRESSES:
         assert result.addresses
         assert result.ttl_s >= 0
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, len(VALID) - 1), st.integers(0, 255)), min_size=1, max_size=8
+    ),
+    st.integers(12, len(VALID)),
+)
+def test_the_raw_question_check_agrees_with_the_full_parse(
+    flips: list[tuple[int, int]], cut: int
+) -> None:
+    # The shortcut (our question's bytes, then dnslib for the records only) decides every
+    # packet as dnslib's whole parse followed by the same checks does.
+    packet = bytearray(VALID)
+    for offset, value in flips:
+        packet[offset] = value
+    data = bytes(packet[:cut])
+    question = Question(NAME, QType.A)
+    full = question._check_parsed(data, TXID, data[3] & 0x0F, 0)
+    assert question.check(data, TXID) == full
 
 
 def test_the_undamaged_answer() -> None:

@@ -78,6 +78,21 @@ def test_local_answers(name: str, qtypes: tuple[QType, ...], expected: Any) -> N
     assert local_answer(HOSTS, name, qtypes) == expected
 
 
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("1.2.3", None),  # digits and dots, still no address: a name for DNS
+        ("1.2.3.4.", None),
+        ("\u0661.\u0662.\u0663.\u0664", None),  # Arabic-Indic digits are not an IPv4 address
+        ("::ffff:192.0.2.1", ["::ffff:c000:201"]),
+        ("0.0.0.0", ["0.0.0.0"]),
+        ("", None),
+    ],
+)
+def test_only_digits_and_dots_or_a_colon_can_be_a_literal(name: str, expected: Any) -> None:
+    assert local_answer(Hosts({}), name, BOTH) == expected
+
+
 def test_localhost_is_loopback_without_a_hosts_file() -> None:
     assert local_answer(Hosts({}), "localhost", BOTH) == ["127.0.0.1", "::1"]
 
