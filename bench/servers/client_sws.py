@@ -7,9 +7,9 @@ Run: python bench/servers/client_sws.py --url URL --mode sequential|concurrent
   thread while the client's own loop thread does the request);
 - concurrent, `--style fibers` (the default, and the faster): `--concurrency` fibers on an
   sws_core `Loop` run on the main thread, each `resp = yield from client.fetch("GET", url)`
-  in a loop: the way a server handler calls out. Each request crosses to the client's
-  loop thread with one `invoke` and its outcome comes back with one `invoke`; both wake-ups
-  are eventfd writes that batch when many requests cross at once;
+  in a loop: the way a server handler calls out. Requests cross to the client's loop
+  thread by `invoke` and outcomes come back by `invoke`, at most one per loop turn each way
+  however many requests cross in it (each `invoke` is an eventfd write and a wake-up);
 - concurrent, `--style threads`: `--concurrency` plain threads, each `client.get(url)` in a
   loop (each wake-up is a `threading.Event` per request, and the threads take turns at the
   GIL).

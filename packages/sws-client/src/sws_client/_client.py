@@ -1,9 +1,10 @@
 """`HttpClient`: outbound HTTP/1.1 on its own io_uring loop thread, for threads and fibers.
 
 How a call runs: the caller's thread checks the request (URL, fields, body) and hands it to
-the client's loop with `invoke`, the one thread-safe entry into a loop. There a `Transfer`
-fiber resolves, connects or reuses a pooled connection, and exchanges the request; its
-outcome comes back through a `Pending`. The caller then waits in the way its thread allows:
+the client's loop with `invoke`, the one thread-safe entry into a loop (requests handed over
+before the loop takes them share one `invoke`). There a `Transfer`, on a worker fiber,
+resolves, connects or reuses a pooled connection, and exchanges the request; its outcome
+comes back through a `Pending`. The caller then waits in the way its thread allows:
 
 - on an sws IO thread (`sws_core.current_loop()` is a loop: a server handler's fiber), the
   verbs return the `Pending`, which the fiber waits for with `resp = yield from ...` or
@@ -24,7 +25,7 @@ from typing import Any, Final, Literal, cast
 
 from sws_client._connection import Connection
 from sws_client._errors import ClientClosedError
-from sws_client._handoff import DEFAULT_MAX_STREAM_BUFFER_BYTES, Pending
+from sws_client._handoff import DEFAULT_MAX_STREAM_BUFFER_BYTES, Pending, Wakeups
 from sws_client._lookup import HostLookup, Resolver
 from sws_client._pool import (
     DEFAULT_IDLE_TTL_S,
@@ -32,7 +33,7 @@ from sws_client._pool import (
     DEFAULT_MAX_IDLE_PER_HOST,
     ConnectionPool,
 )
-from sws_client._request import Body, HeadersIn, fields_of, make_spec
+from sws_client._request import Body, HeadersIn, RequestSpec, fields_of, make_spec
 from sws_client._resolvconf import load_hosts
 from sws_client._resolver import DnsResolver
 from sws_client._response import Response, StreamResponse
@@ -50,7 +51,7 @@ from sws_client._session import (
     Timeout,
 )
 from sws_client._transfer import Transfer
-from sws_core import Loop, current_loop
+from sws_core import InvokeQueueFullError, Loop, current_loop
 
 __all__ = ["DEFAULT_MAX_CONNECTIONS", "DEFAULT_USER_AGENT", "HttpClient"]
 
@@ -153,8 +154,15 @@ class HttpClient:
         )
         lookup = HostLookup(hosts, None if system else cast(Resolver, resolver))
         self._session = Session(self._loop, settings, pool, lookup)
+        self._specs: dict[tuple[str, str, bool], RequestSpec] = {}  # make_spec's cache
+        self._wakeups = Wakeups()
+        self._loop.add_tick_hook(self._wakeups.flush)
         self._lock = threading.Lock()
         self._closed = False
+        # Transfers handed over and not yet started: the requests of one caller's turn
+        # cross with one `invoke` (one eventfd write), not one each.
+        self._queued: list[Transfer] = []
+        self._start_scheduled = False
         self._error: BaseException | None = None
         self._started = threading.Event()
         self._running = False
@@ -174,6 +182,7 @@ class HttpClient:
         self._started.set()
 
     def _run(self) -> None:
+        self._wakeups.bind()
         try:
             self._loop.run()
         except BaseException as exc:
@@ -184,14 +193,17 @@ class HttpClient:
             self._closed = True
             # Whatever never got to run (or the loop failing) still gets an outcome.
             self._session.shutdown()
+            self._start_queued()  # the session is closed: each fails with ClientClosedError
+            self._wakeups.unbind()
             self._started.set()
 
-    def _start(self, transfer: Transfer) -> None:
-        if self._session.closed:
-            transfer.pending.settle(None, ClientClosedError("the client is closed"))
-            return
-        self._session.active.add(transfer)
-        self._loop.go(transfer.run())
+    def _start_queued(self) -> None:
+        with self._lock:
+            queued, self._queued = self._queued, []
+            self._start_scheduled = False
+        start = self._session.start
+        for transfer in queued:
+            start(transfer)
 
     # --- requests -------------------------------------------------------------------------------
 
@@ -336,7 +348,15 @@ class HttpClient:
         stream: bool,
     ) -> Pending[Any]:
         spec = make_spec(
-            self._session.settings, method, url, headers, body, timeout, follow_redirects, stream
+            self._session.settings,
+            method,
+            url,
+            headers,
+            body,
+            timeout,
+            follow_redirects,
+            stream,
+            self._specs,
         )
         transfer: Transfer | None = None
 
@@ -349,7 +369,17 @@ class HttpClient:
         with self._lock:  # no request slips in behind close()'s shutdown
             if self._closed:
                 raise ClientClosedError("the client is closed")
-            self._loop.invoke(self._start, transfer)
+            queued = self._queued
+            if len(queued) >= self._loop.max_invokes:
+                raise InvokeQueueFullError(f"{len(queued)} requests already queued")
+            queued.append(transfer)
+            if not self._start_scheduled:
+                try:
+                    self._loop.invoke(self._start_queued)
+                except BaseException:
+                    queued.pop()
+                    raise
+                self._start_scheduled = True
         return pending
 
     # --- life cycle -----------------------------------------------------------------------------

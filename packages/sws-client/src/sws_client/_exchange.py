@@ -114,20 +114,22 @@ class Exchange:
                 may answer early, e.g. 413, and close before reading the whole body).
             ReadTimeoutError / RequestTimeoutError: the server stopped reading.
         """
-        deadline, total = self._deadline()
-        timed_out: list[bool] = []
         connection = self.connection
         conn = connection.conn
-
-        def expire() -> None:
-            timed_out.append(True)
-            connection.abort(self._timeout_error(total))
-
+        loop = self.loop
+        timed_out: list[bool] = []
+        total = False
         timer = None
-        if conn.write_queue_bytes + len(data) > self.loop.max_write_queue_bytes:
+        if conn.write_queue_bytes + len(data) > loop.max_write_queue_bytes:
             # Only a send over the queue's limit waits (for the server to read); a timer for
             # every small one would leave a cancelled entry in the loop's heap (see `_arm`).
-            timer = self.loop.call_later(max(0.0, deadline - self.loop.now), expire)
+            deadline, total = self._deadline()
+
+            def expire() -> None:
+                timed_out.append(True)
+                connection.abort(self._timeout_error(total))
+
+            timer = loop.call_later(max(0.0, deadline - loop.now), expire)
         try:
             yield from conn.send(data)
         except (BrokenResourceError, ClosedResourceError, Cancelled) as exc:

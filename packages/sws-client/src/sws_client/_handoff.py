@@ -4,10 +4,11 @@ The client's requests run on its own loop; the caller is a plain thread or a fib
 another sws loop (a server handler). Rules that hold in this module:
 
 - The producer is always the client's loop thread; a consumer waits in exactly one of two
-  ways: a plain thread blocks (`threading.Event`), a fiber waits on an sws_core `Event` of
-  its own loop, which the producer sets through that loop's `invoke` (the one thread-safe
-  way in). An IO thread therefore never blocks here: `Pending.result()` refuses to run on
-  one.
+  ways: a plain thread blocks (on a lock of its own, which `set` releases), a fiber waits
+  on an sws_core `Event` of its own loop, which the producer sets through that loop's
+  `invoke` (the one thread-safe way in), once per turn of the client's loop for all the
+  events of one waiting loop (`Wakeups`). An IO thread therefore never blocks here:
+  `Pending.result()` refuses to run on one.
 - A `Signal` is level-triggered and may be cleared by its consumer and set again; waiters
   re-check their condition after every wake-up, so a late or spurious wake-up is harmless.
 - `Pending` settles once; the first outcome wins (a result, or an error such as the client
@@ -28,7 +29,7 @@ from typing import Any, Final, Generic, TypeVar
 from sws_client._errors import ClientClosedError
 from sws_core import Event, InvokeQueueFullError, Loop, Op, current_loop
 
-__all__ = ["DEFAULT_MAX_STREAM_BUFFER_BYTES", "BodyChannel", "Pending", "Signal"]
+__all__ = ["DEFAULT_MAX_STREAM_BUFFER_BYTES", "BodyChannel", "Pending", "Signal", "Wakeups"]
 
 log = logging.getLogger("sws_client")
 
@@ -39,10 +40,16 @@ DEFAULT_MAX_STREAM_BUFFER_BYTES: Final = 1 << 20
 
 T = TypeVar("T")
 
+_local = threading.local()  # `wakeups`: the `Wakeups` bound on this thread, if any
+
 
 def _wake(loop: Loop, event: Event) -> None:
     if loop.on_loop_thread():
         event.set()
+        return
+    wakeups: Wakeups | None = getattr(_local, "wakeups", None)
+    if wakeups is not None:
+        wakeups.add(loop, event)
         return
     try:
         loop.invoke(event.set)
@@ -50,23 +57,86 @@ def _wake(loop: Loop, event: Event) -> None:
         log.error("cannot wake a fiber on %r: its invoke queue is full", loop)
 
 
-class Signal:
-    """A flag a thread can block on and fibers on any loop can wait for."""
+def _set_all(events: list[Event]) -> None:
+    for event in events:
+        event.set()
 
-    __slots__ = ("_flag", "_lock", "_set", "_waiters")
+
+class Wakeups:
+    """Wake-ups of fibers on other loops, gathered on one loop thread for a whole turn.
+
+    Every `invoke` into another loop is an eventfd write and a wake-up of that thread; the
+    outcomes of many requests settled in one turn of the client's loop cross as one
+    `invoke` per waiting loop instead, sent by `flush` (a tick hook of the producer's loop:
+    it runs once at the end of every turn). While `bind` holds on a thread, `Signal.set`
+    there adds to this batch rather than invoking at once.
+    """
+
+    __slots__ = ("_events",)
+
+    def __init__(self) -> None:
+        self._events: dict[Loop, list[Event]] = {}
+
+    def bind(self) -> None:
+        """Gather the calling thread's wake-ups here (call on the producer's loop thread)."""
+        _local.wakeups = self
+
+    def unbind(self) -> None:
+        """Send what is gathered, and stop gathering on the calling thread."""
+        _local.wakeups = None
+        self.flush()
+
+    def add(self, loop: Loop, event: Event) -> None:
+        """Set `event`, a sws_core `Event` of `loop` (another thread's), at the next flush."""
+        events = self._events.get(loop)
+        if events is None:
+            self._events[loop] = [event]
+        else:
+            events.append(event)
+
+    def flush(self) -> None:
+        """Send the gathered wake-ups: one `invoke` per loop."""
+        if not self._events:
+            return
+        gathered, self._events = self._events, {}
+        for loop, events in gathered.items():
+            try:
+                loop.invoke(_set_all, events)
+            except InvokeQueueFullError:  # the waiting fibers' loop is saturated
+                log.error(
+                    "cannot wake %d fibers on %r: its invoke queue is full", len(events), loop
+                )
+
+    def __repr__(self) -> str:
+        return f"<Wakeups loops={len(self._events)}>"
+
+
+class Signal:
+    """A flag a thread can block on and fibers on any loop can wait for.
+
+    Nothing but a plain `threading.Lock` is made until someone waits: a blocked thread
+    parks on a lock of its own (acquired once, released by `set`), a fiber on an sws_core
+    `Event` of its loop. Most signals (a `Pending` waited for by a fiber) never block a
+    thread, and a `threading.Event` per signal (a `Condition` and two locks) would be paid
+    on every request.
+    """
+
+    __slots__ = ("_blocked", "_lock", "_set", "_waiters")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._flag = threading.Event()
         self._set = False
         self._waiters: list[tuple[Loop, Event]] = []
+        self._blocked: list[threading.Lock] = []  # one held lock per blocked thread
 
     def set(self) -> None:
         """Set the flag and wake every waiter; safe from any thread."""
         with self._lock:
             self._set = True
             waiters, self._waiters = self._waiters, []
-        self._flag.set()
+            blocked, self._blocked = self._blocked, []
+        for parked in blocked:
+            parked.release()
         for loop, event in waiters:
             _wake(loop, event)
 
@@ -74,7 +144,6 @@ class Signal:
         """Clear the flag (by the consumer, before it re-checks its condition)."""
         with self._lock:
             self._set = False
-            self._flag.clear()
 
     def is_set(self) -> bool:
         """Whether the flag is set."""
@@ -98,10 +167,24 @@ class Signal:
 
     def wait_blocking(self, timeout: float | None = None) -> bool:
         """In a plain thread: block until the flag is set; False if `timeout` passed."""
-        return self._flag.wait(timeout)
+        with self._lock:
+            if self._set:
+                return True
+            if timeout is not None and timeout <= 0:
+                return False
+            parked = threading.Lock()
+            parked.acquire()
+            self._blocked.append(parked)
+        if parked.acquire(timeout=-1 if timeout is None else timeout):
+            return True
+        with self._lock:
+            if parked in self._blocked:  # not released: the timeout passed first
+                self._blocked.remove(parked)
+                return False
+        return True  # `set` took it off the list as the timeout passed: it is set
 
     def __repr__(self) -> str:
-        return f"<Signal set={self._set} fibers={len(self._waiters)}>"
+        return f"<Signal set={self._set} fibers={len(self._waiters)} threads={len(self._blocked)}>"
 
 
 def refuse_on_loop_thread(what: str) -> None:

@@ -25,12 +25,22 @@ from sws_client._session import Settings, Timeout
 from sws_client._url import URL, parse_url
 from sws_http import proto
 
-__all__ = ["Body", "HeadersIn", "RequestSpec", "build_head", "fields_of", "make_spec"]
+__all__ = [
+    "MAX_CACHED_SPECS",
+    "Body",
+    "HeadersIn",
+    "RequestSpec",
+    "build_head",
+    "fields_of",
+    "make_spec",
+]
 
 HeadersIn: TypeAlias = Mapping[str, str] | Iterable[tuple[str, str]]
 Body: TypeAlias = bytes | bytearray | memoryview | str
 _BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})  # RFC 9110 §8.6: send a length
 _FRAMING: Final = frozenset({"content-length", "transfer-encoding"})
+# Checked requests a client keeps (`make_spec`'s cache): a client mostly repeats a few.
+MAX_CACHED_SPECS: Final = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +56,7 @@ class RequestSpec:
         timeout: its timeouts.
         follow_redirects: whether 3xx responses with a Location are followed.
         stream: whether the body is handed over piece by piece.
+        head: the request head for `url`, with the client's default fields.
     """
 
     method: str
@@ -56,6 +67,7 @@ class RequestSpec:
     timeout: Timeout
     follow_redirects: bool
     stream: bool
+    head: bytes
 
 
 def fields_of(headers: HeadersIn | None) -> list[tuple[str, str]]:
@@ -76,13 +88,50 @@ def make_spec(
     timeout: float | Timeout | None,
     follow_redirects: bool | None,
     stream: bool,
+    cache: dict[tuple[str, str, bool], RequestSpec] | None = None,
 ) -> RequestSpec:
     """Check a request and fill in the client's defaults.
+
+    Args:
+        cache: checked requests with no fields, body, timeout or redirect choice of their
+            own, by `(method, url, stream)`, for one `settings` (a spec is immutable, so
+            each is shared by every request that asks the same; at most
+            `MAX_CACHED_SPECS`, cleared whole when full).
 
     Raises:
         UnsupportedURLError: the URL cannot be requested.
         ValueError: a framing field, or a field or method the head cannot carry.
     """
+    if (
+        cache is None
+        or headers
+        or body is not None
+        or timeout is not None
+        or follow_redirects is not None
+        or type(method) is not str
+        or type(url) is not str
+    ):
+        return _make_spec(settings, method, url, headers, body, timeout, follow_redirects, stream)
+    key = (method, url, stream)
+    spec = cache.get(key)
+    if spec is None:
+        spec = _make_spec(settings, method, url, None, None, None, None, stream)
+        if len(cache) >= MAX_CACHED_SPECS:
+            cache.clear()
+        cache[key] = spec
+    return spec
+
+
+def _make_spec(
+    settings: Settings,
+    method: str,
+    url: str,
+    headers: HeadersIn | None,
+    body: Body | None,
+    timeout: float | Timeout | None,
+    follow_redirects: bool | None,
+    stream: bool,
+) -> RequestSpec:
     parsed = parse_url(url)
     fields = fields_of(headers)
     keep_alive = True
@@ -103,9 +152,11 @@ def make_spec(
         limits = timeout
     else:
         limits = replace(settings.timeout, total_s=timeout)
-    build_head(settings.headers, method, parsed, fields, data, keep_alive)  # ValueError now
+    head = build_head(settings.headers, method, parsed, fields, data, keep_alive)  # ValueError now
     follow = settings.follow_redirects if follow_redirects is None else follow_redirects
-    return RequestSpec(method, parsed, tuple(fields), data, keep_alive, limits, follow, stream)
+    return RequestSpec(
+        method, parsed, tuple(fields), data, keep_alive, limits, follow, stream, head
+    )
 
 
 def build_head(

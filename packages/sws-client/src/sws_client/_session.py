@@ -12,18 +12,25 @@ counters. Its rules:
   request to be found out.
 - `shutdown` fails every transfer in flight with `ClientClosedError` and closes every
   connection, idle or busy; the loop can then stop with nothing left open.
+- Transfers run on worker fibers that park between requests (at most `MAX_IDLE_WORKERS`
+  parked): waking a parked worker (an `Event` set) runs a transfer on the loop's next
+  turn, where a new fiber (`loop.go`) would start one turn later. Every transfer `start`
+  queues wakes a worker or makes one, and a worker takes queued transfers until none is
+  left, so none is stranded.
 """
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Generator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from sws_client._connection import Connection
 from sws_client._errors import ClientClosedError
 from sws_client._lookup import HostLookup
 from sws_client._pool import ConnectionPool
-from sws_core import Loop
+from sws_core import Event, Loop, Op
 
 if TYPE_CHECKING:
     from sws_client._transfer import Transfer
@@ -36,6 +43,7 @@ __all__ = [
     "DEFAULT_MAX_REDIRECTS",
     "DEFAULT_READ_TIMEOUT_S",
     "DEFAULT_TIMEOUT_S",
+    "MAX_IDLE_WORKERS",
     "ClientStatistics",
     "Session",
     "Settings",
@@ -64,6 +72,10 @@ DEFAULT_MAX_HEADERS: Final = 100
 # Redirects followed for one request: Python's urllib (HTTPRedirectHandler) stops at 10;
 # browsers at 20, requests at 30, curl at 50.
 DEFAULT_MAX_REDIRECTS: Final = 10
+# Worker fibers kept parked for the next requests: as many as the requests usually in
+# flight at once (a bench's 32, urllib3's 10 pooled connections per host); one more is made
+# when none is parked, and the ones past this end when they run out of work.
+MAX_IDLE_WORKERS: Final = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +144,8 @@ class Session:
     """The loop-side state of one client."""
 
     __slots__ = (
+        "_parked",
+        "_runnable",
         "_sweep",
         "active",
         "closed",
@@ -159,6 +173,32 @@ class Session:
         self.connections_reused = 0
         self.retries = 0
         self._sweep: _Timer | None = None
+        self._runnable: deque[Transfer] = deque()  # started, waiting for a worker
+        self._parked: list[Event] = []  # one per parked worker: set to wake it
+
+    def start(self, transfer: Transfer) -> None:
+        """Run `transfer` on a worker fiber; fail it if the session is closed."""
+        if self.closed:
+            transfer.pending.settle(None, ClientClosedError("the client is closed"))
+            return
+        self.active.add(transfer)
+        self._runnable.append(transfer)
+        if self._parked:
+            self._parked.pop().set()
+        else:
+            self.loop.go(self._work())
+
+    def _work(self) -> Generator[Op, Any, None]:
+        runnable = self._runnable
+        parked = self._parked
+        while True:
+            while runnable:
+                yield from runnable.popleft().run()
+            if self.closed or len(parked) >= MAX_IDLE_WORKERS:
+                return
+            wake = Event()
+            parked.append(wake)
+            yield from wake.wait()
 
     def checkout(self, origin: tuple[str, int]) -> Connection | None:
         """A usable idle connection to `origin`, or None."""

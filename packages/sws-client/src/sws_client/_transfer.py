@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import builtins
 import itertools
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from typing import Any, Final
 
 from sws_client._connection import Connection
@@ -109,10 +109,11 @@ class Transfer:
     def _follow(self) -> Generator[Op, Any, Response | None]:
         spec = self.spec
         settings = self.session.settings
-        url, method, headers, body = spec.url, spec.method, list(spec.headers), spec.body
+        url, method, body, request_head = spec.url, spec.method, spec.body, spec.head
+        headers: Sequence[tuple[str, str]] = spec.headers  # a redirect makes a new list
         history: list[Response] = []
         for hop in itertools.count():
-            exchange = yield from self._open(url, method, headers, body)
+            exchange = yield from self._open(url, method, request_head, body)
             head = exchange.head
             assert head is not None
             location = head.headers.get("location") if spec.follow_redirects else None
@@ -123,15 +124,16 @@ class Transfer:
                         f"more than {settings.max_redirects} redirects (the last to {location!r})"
                     )
                 url, method, headers, body = redirect_request(
-                    head.status, location, url, method, headers, body
+                    head.status, location, url, method, list(headers), body
                 )
+                request_head = self._head(url, method, headers, body)
                 continue
             if spec.stream:
                 yield from self._stream(exchange, url, tuple(history))
                 return None
             data = yield from exchange.read_body(settings.max_body_bytes)
             self._finish(exchange)
-            return self._response(exchange, data, url, tuple(history))
+            return self._response(exchange, data, url, tuple(history) if history else ())
         raise AssertionError("unreachable")  # pragma: no cover - itertools.count never ends
 
     def _response(
@@ -150,16 +152,21 @@ class Transfer:
             history=history,
         )
 
+    def _head(
+        self, url: URL, method: str, headers: Sequence[tuple[str, str]], body: bytes | None
+    ) -> bytes:
+        """The head of a redirected request."""
+        defaults = self.session.settings.headers
+        if url.origin != self.spec.url.origin:  # redirected elsewhere: no credentials
+            defaults = tuple(f for f in defaults if f[0].lower() not in ORIGIN_FIELDS)
+        return build_head(defaults, method, url, headers, body, self.spec.keep_alive)
+
     def _open(
-        self, url: URL, method: str, headers: list[tuple[str, str]], body: bytes | None
+        self, url: URL, method: str, head: bytes, body: bytes | None
     ) -> Generator[Op, Any, Exchange]:
         """Send the request and read the response head, retrying once if allowed."""
         session = self.session
         settings = session.settings
-        defaults = settings.headers
-        if url.origin != self.spec.url.origin:  # redirected elsewhere: no credentials
-            defaults = tuple(f for f in defaults if f[0].lower() not in ORIGIN_FIELDS)
-        head = build_head(defaults, method, url, headers, body, self.spec.keep_alive)
         for attempt in range(2):
             self._check_abandoned()
             connection = session.checkout(url.origin) if attempt == 0 else None

@@ -29,7 +29,14 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from sws_client._errors import UnsupportedURLError
 
-__all__ = ["ORIGIN_FIELDS", "REDIRECT_STATUSES", "URL", "parse_url", "redirect_request"]
+__all__ = [
+    "MAX_CACHED_URLS",
+    "ORIGIN_FIELDS",
+    "REDIRECT_STATUSES",
+    "URL",
+    "parse_url",
+    "redirect_request",
+]
 
 DEFAULT_PORT: Final = 80  # RFC 9110 §4.2.1
 REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
@@ -41,6 +48,10 @@ _SAFE: Final = "/?:@!$&'()*+,;=-._~%"
 # Fields that carry credentials or name the origin: not sent to another origin after a
 # redirect, whether the request or the client's defaults set them.
 ORIGIN_FIELDS: Final = frozenset({"authorization", "proxy-authorization", "cookie", "host"})
+# Parsed URLs kept for reuse: a client mostly requests the same few URLs, and parsing one
+# costs microseconds (urlsplit, quote). Cleared whole when full (a URL is parsed again).
+MAX_CACHED_URLS: Final = 256
+_parsed: dict[str, URL] = {}  # filled by parse_url; URL is immutable, so entries are shared
 # Fields that describe the body: dropped when a redirect turns the request into a GET.
 _CONTENT_FIELDS: Final = frozenset({"content-type", "content-encoding", "content-language"})
 
@@ -73,7 +84,7 @@ class URL:
 
 
 def parse_url(url: str) -> URL:
-    """Parse an absolute `http://` URL.
+    """Parse an absolute `http://` URL (the last `MAX_CACHED_URLS` parsed are kept).
 
     Args:
         url: the URL, e.g. "http://example.com:8080/path?q=1" or "http://[::1]/".
@@ -85,8 +96,21 @@ def parse_url(url: str) -> URL:
         UnsupportedURLError: not `http://` (`https://` included), no host, a bad port or
             host, or control characters in the URL.
     """
+    if type(url) is str:  # a str subclass may hash or compare differently: not cached
+        parsed = _parsed.get(url)
+        if parsed is not None:
+            return parsed
+        parsed = _parse(url)
+        if len(_parsed) >= MAX_CACHED_URLS:
+            _parsed.clear()
+        _parsed[url] = parsed
+        return parsed
     if not isinstance(url, str):
         raise TypeError(f"url must be a str, not {type(url).__name__}")
+    return _parse(url)
+
+
+def _parse(url: str) -> URL:
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in url):
         raise UnsupportedURLError(f"control character in URL {url!r}")
     try:
