@@ -39,7 +39,7 @@ import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from dnslib import RR, DNSBuffer, DNSHeader, DNSLabel, DNSQuestion, DNSRecord
+from dnslib import RR, DNSBuffer, DNSLabel, DNSQuestion, DNSRecord
 
 if TYPE_CHECKING:
     from ._resolvconf import ResolvConf
@@ -249,10 +249,9 @@ class Question:
         self._folded = _lower(labels)
         # dnslib encodes the question once (RFC 1035 §4.1.2: the name as length-prefixed
         # labels, then type and class); queries only put a fresh header in front of it.
-        packed: bytes = DNSRecord(
-            DNSHeader(id=0, rd=1), q=DNSQuestion(DNSLabel(labels), qtype, _CLASS_IN)
-        ).pack()
-        self._section = packed[_HEADER.size :]
+        buffer = DNSBuffer()
+        DNSQuestion(DNSLabel(labels), qtype, _CLASS_IN).pack(buffer)
+        self._section = bytes(buffer.data)
         wire_name = self._section[: -_TYPE_CLASS.size]
         self._wire_name = wire_name.lower()  # bytes.lower is ASCII-only; lengths are < 64
         # Where each label sits in an answer that echoes the question (after the header).
