@@ -52,7 +52,7 @@ from harness import (
     Competitor,
     Options,
     Results,
-    Run,
+    format_rows,
     free_port,
     make_parser,
     measure_job,
@@ -60,6 +60,7 @@ from harness import (
     read_proc_stat,
     report,
     run_benchmark,
+    runs_by_case,
     spawn,
     stop_process,
     wait_for_port,
@@ -191,30 +192,15 @@ def usable_competitors(url: str, options: Options, sws_style: str) -> tuple[Comp
     return tuple(chosen)
 
 
-def format_rows(rows: Sequence[Sequence[str]]) -> str:
-    """Rows of cells as text: the first two columns left-aligned, the others right-aligned."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(
-            cell.ljust(width) if i < 2 else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ).rstrip()
-        for row in rows
-    )
-
-
 def medians(results: Results) -> dict[tuple[str, str], dict[str, float]]:
     """Per (case, competitor): median req/s, client CPU us/req and share of cpu0 busy."""
-    groups: dict[tuple[str, str], list[Run]] = {}
-    for run in results.runs:
-        groups.setdefault((run.case, run.competitor), []).append(run)
     return {
         key: {
             "req_s": statistics.median(r.ops_per_s for r in runs),
             "cpu_us": statistics.median(r.cpu_us_per_op for r in runs),
             "busy": statistics.median(r.cpu_s / r.seconds for r in runs),
         }
-        for key, runs in groups.items()
+        for key, runs in runs_by_case(results).items()
     }
 
 

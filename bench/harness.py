@@ -390,15 +390,27 @@ def format_table(summaries: Sequence[Summary]) -> str:
         )
         for s in summaries
     ]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    lines = []
-    for row in [header, *rows]:
-        cells = [
-            cell.ljust(width) if i < 2 else cell.rjust(width)
+    return format_rows([header, *rows])
+
+
+def format_rows(rows: Sequence[Sequence[str]], left_columns: int = 2) -> str:
+    """Rows of cells as text: the first `left_columns` left-aligned, the others right."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(
+            cell.ljust(width) if i < left_columns else cell.rjust(width)
             for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines)
+        ).rstrip()
+        for row in rows
+    )
+
+
+def runs_by_case(results: Results) -> dict[tuple[str, str], list[Run]]:
+    """The runs of each (case, competitor), in the order they ran."""
+    groups: dict[tuple[str, str], list[Run]] = {}
+    for run in results.runs:
+        groups.setdefault((run.case, run.competitor), []).append(run)
+    return groups
 
 
 # ---------------------------------------------------------------------------------------------

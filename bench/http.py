@@ -50,12 +50,13 @@ from harness import (
     Competitor,
     LoadSpec,
     Results,
-    Run,
+    format_rows,
     free_port,
     make_parser,
     options_from_args,
     report,
     run_benchmark,
+    runs_by_case,
     serving,
 )
 
@@ -169,25 +170,10 @@ def usable_competitors(nginx_dir: Path) -> tuple[Competitor, ...]:
     return tuple(chosen)
 
 
-def format_rows(rows: Sequence[Sequence[str]]) -> str:
-    """Rows of cells as text: the first two columns left-aligned, the others right-aligned."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(
-            cell.ljust(width) if i < 2 else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ).rstrip()
-        for row in rows
-    )
-
-
 def medians(results: Results) -> dict[tuple[str, str], dict[str, float]]:
     """Per (case, competitor): median req/s, p99 (us), server CPU us/req, errors, wrk busy."""
-    groups: dict[tuple[str, str], list[Run]] = {}
-    for run in results.runs:
-        groups.setdefault((run.case, run.competitor), []).append(run)
     out = {}
-    for key, runs in groups.items():
+    for key, runs in runs_by_case(results).items():
         # wrk records one latency sample per pipelined batch, and its percentile walk can
         # come up empty and print 0 for the top percentiles then: no p99 unless every run has one
         p99 = [r.extra.get("latency_p99_us", 0.0) for r in runs]

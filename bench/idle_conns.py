@@ -39,12 +39,12 @@ from harness import (
     LoadSpec,
     Results,
     Run,
+    format_rows,
     make_parser,
     options_from_args,
     report,
     run_benchmark,
 )
-from tcp_echo import format_rows
 
 HERE = Path(__file__).resolve().parent
 SERVERS = HERE / "servers"
@@ -152,7 +152,7 @@ def rss_table(results: Results) -> tuple[str, dict[str, float]]:
                 f"{per_conn[name] / ref:.2f}" if ref else "-",
             )
         )
-    return format_rows(rows), per_conn
+    return format_rows(rows, left_columns=1), per_conn
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,7 +28,6 @@ import importlib.util
 import json
 import statistics
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 from harness import (
@@ -40,6 +39,7 @@ from harness import (
     LoadSpec,
     Results,
     Run,
+    format_rows,
     make_parser,
     options_from_args,
     report,
@@ -147,19 +147,7 @@ def cpu_table(results: Results) -> tuple[str, dict[str, float]]:
                 f"{client_busy:.0%}",
             )
         )
-    return format_rows(rows), us
-
-
-def format_rows(rows: Sequence[Sequence[str]]) -> str:
-    """Rows of cells as text: the first column left-aligned, the others right-aligned."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(
-            cell.ljust(width) if i == 0 else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ).rstrip()
-        for row in rows
-    )
+    return format_rows(rows, left_columns=1), us
 
 
 def main(argv: list[str] | None = None) -> int:

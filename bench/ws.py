@@ -54,12 +54,13 @@ from harness import (
     LoadResult,
     LoadSpec,
     Results,
-    Run,
+    format_rows,
     free_port,
     make_parser,
     options_from_args,
     report,
     run_benchmark,
+    runs_by_case,
     serving,
     summarize,
 )
@@ -228,9 +229,6 @@ def usable_competitors() -> tuple[Competitor, ...]:
 
 def medians(results: Results) -> dict[tuple[str, str], dict[str, float]]:
     """Per (case, competitor): median msgs/s, server CPU us/msg, server and client busy."""
-    groups: dict[tuple[str, str], list[Run]] = {}
-    for run in results.runs:
-        groups.setdefault((run.case, run.competitor), []).append(run)
     return {
         key: {
             "msgs_s": statistics.median(r.ops_per_s for r in runs),
@@ -240,20 +238,8 @@ def medians(results: Results) -> dict[tuple[str, str], dict[str, float]]:
                 r.extra.get("window_client_cpu_s", 0.0) / r.seconds for r in runs
             ),
         }
-        for key, runs in groups.items()
+        for key, runs in runs_by_case(results).items()
     }
-
-
-def format_rows(rows: Sequence[Sequence[str]]) -> str:
-    """Rows of cells as text: the first two columns left-aligned, the others right-aligned."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(
-            cell.ljust(width) if i < 2 else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ).rstrip()
-        for row in rows
-    )
 
 
 def case_table(results: Results, stats: dict[tuple[str, str], dict[str, float]]) -> str:
