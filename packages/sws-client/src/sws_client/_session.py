@@ -24,13 +24,13 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Generator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final
 
 from sws_client._connection import Connection
 from sws_client._errors import ClientClosedError
 from sws_client._lookup import HostLookup
 from sws_client._pool import ConnectionPool
-from sws_core import Event, Loop, Op
+from sws_core import Event, Loop, Op, Timer
 
 if TYPE_CHECKING:
     from sws_client._transfer import Transfer
@@ -136,10 +136,6 @@ class ClientStatistics:
     idle: int
 
 
-class _Timer(Protocol):
-    def cancel(self) -> None: ...
-
-
 class Session:
     """The loop-side state of one client."""
 
@@ -172,7 +168,7 @@ class Session:
         self.connections_opened = 0
         self.connections_reused = 0
         self.retries = 0
-        self._sweep: _Timer | None = None
+        self._sweep: Timer | None = None
         self._runnable: deque[Transfer] = deque()  # started, waiting for a worker
         self._parked: list[Event] = []  # one per parked worker: set to wake it
 

@@ -47,6 +47,7 @@ from sws_core._ops import (
 from sws_core._pipe import Pipe
 from sws_core._ringop import Datagram, RingOp, ring_op
 from sws_core._slots import SlotPool, pack_user_data, unpack_user_data
+from sws_core._timers import Timer
 
 __all__ = [
     "DEFAULT_GRACE_S",
@@ -74,6 +75,7 @@ __all__ = [
     "Sleep",
     "SlotPool",
     "TcpProtocol",
+    "Timer",
     "ToWorker",
     "WaitEvent",
     "connect",

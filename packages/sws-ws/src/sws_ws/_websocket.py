@@ -42,7 +42,7 @@ from sws_ws.proto import (
 )
 
 if TYPE_CHECKING:
-    from sws_core._timers import Timer
+    from sws_core import Timer
     from sws_http.proto import Headers
     from sws_ws._server import Server, WsRoute
 
