@@ -19,7 +19,7 @@ from sws_client import (
     UnsupportedURLError,
 )
 from sws_client._dnserrors import NameNotFoundError
-from sws_core import Op, current_loop, sleep
+from sws_core import ClosedResourceError, Op, current_loop, sleep
 from sws_http import Context, Server
 
 WAIT_S = 10.0
@@ -301,5 +301,8 @@ def test_a_client_without_a_resolver_has_a_dns_resolver_of_its_own(
 ) -> None:
     client = http_client()
     assert isinstance(client._session.lookup.resolver, DnsResolver)
+    resolver = client._own_resolver
+    assert resolver is not None
     client.close()
-    assert client._own_resolver is not None
+    with pytest.raises(ClosedResourceError):  # closed with the client
+        resolver.resolve("example.test")

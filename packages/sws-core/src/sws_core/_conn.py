@@ -18,9 +18,12 @@ Rules that hold in this module:
 - Closing never races the kernel: the recv (and, on abort, the send) is cancelled first,
   and the fd is closed through the ring only when no operation of the connection is in
   flight, so no completion can name an fd number that a new connection has reused. The
-  slot is released when that close completes. One exception, safe for the same reason: a
-  close right after a write links the close to that send (`_link_close`); the recv it
-  overtakes is cancelled by user_data and keeps its own reference to the socket.
+  slot is released when that close completes.
+- A close right after a write ends the connection early (`_close_after_send`): the bytes
+  go to the socket at once with the FIN behind them (this side closes first), or what the
+  socket does not take is sent through the ring with the close linked behind it. The
+  recv that close overtakes is cancelled by user_data and keeps its own reference to the
+  socket, so it races nothing.
 """
 
 from __future__ import annotations
@@ -300,11 +303,11 @@ class Conn:
         self.state = CLOSING
         wq = self._wq
         if self._sending is not None and wq is not None and len(wq) == 1 and not self._shut_wr:
-            self._link_close()
+            self._close_after_send()
         self._cancel_recv()
         self._finish_if_idle()
 
-    def _link_close(self) -> None:
+    def _close_after_send(self) -> None:
         """Close right behind the last send when that send has not reached the kernel yet.
 
         The usual end of a short-lived connection: the response and then `close()` in one

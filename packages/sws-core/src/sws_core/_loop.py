@@ -490,12 +490,10 @@ class Loop:
                     else:
                         conn.on_send(res)
                     continue
-            if kind == K_CANCEL or kind == K_DISCARD:  # noqa: SIM109 - no tuple built per CQE
-                continue
+            if kind == K_CANCEL or kind == K_DISCARD or kind == K_OP_TIMEOUT:  # noqa: SIM109
+                continue  # (no tuple built per CQE)
             if kind == K_OP:
                 self._finish_ring_op(user_data >> 8, res)
-                continue
-            if kind == K_OP_TIMEOUT:
                 continue
             slot = user_data >> 8 & 0xFFFFFF
             if kind == K_ACCEPT:
