@@ -13,11 +13,13 @@ A handler that sets nothing answers 204 No Content.
 from __future__ import annotations
 
 import json as _json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qs
 
 from sws_http._later import DeferredResponse, ResponseStream, Upgrade
 from sws_http.proto import Headers, Request
+
+_TEXT_TYPE: Final = ("content-type", "text/plain; charset=utf-8")
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -104,11 +106,19 @@ class Context:
         """Answer `body` as it is, with any Content-Type."""
         self.status = status
         self.response_body = body
-        self._set_type(content_type)
+        if self.response_headers:
+            self._replace_header("content-type", content_type)
+        else:
+            self.response_headers.append(("content-type", content_type))
 
     def text(self, text: str, status: int = 200) -> None:
         """Answer plain text (UTF-8)."""
-        self.bytes(text.encode("utf-8"), "text/plain; charset=utf-8", status)
+        self.status = status
+        self.response_body = text.encode("utf-8")
+        if self.response_headers:
+            self._replace_header("content-type", "text/plain; charset=utf-8")
+        else:
+            self.response_headers.append(_TEXT_TYPE)
 
     def html(self, html: str, status: int = 200) -> None:
         """Answer HTML (UTF-8)."""
@@ -196,9 +206,6 @@ class Context:
     def set_status(self, status: int) -> None:
         """Set the status, keeping the body."""
         self.status = status
-
-    def _set_type(self, content_type: str) -> None:
-        self._replace_header("content-type", content_type)
 
     def _replace_header(self, name: str, value: str) -> None:
         """Set a single-valued header, dropping earlier values of it."""

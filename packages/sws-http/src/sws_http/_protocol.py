@@ -28,7 +28,6 @@ from sws_core import BrokenResourceError, ClosedResourceError, Conn, Op
 from sws_http._context import Context
 from sws_http._later import DeferredResponse, ResponseStream, Upgrade
 from sws_http.proto import (
-    NEED_DATA,
     REASONS,
     Data,
     EndOfMessage,
@@ -51,7 +50,17 @@ _FIBERS: Final = (types.GeneratorType, types.CoroutineType)  # handler results r
 class HttpProtocol:
     """Parses requests from a connection, runs their handlers, writes the responses."""
 
-    __slots__ = ("_body", "_busy", "_eof", "_request", "_started", "app", "conn", "parser")
+    __slots__ = (
+        "_body",
+        "_busy",
+        "_eof",
+        "_looping",
+        "_request",
+        "_started",
+        "app",
+        "conn",
+        "parser",
+    )
 
     def __init__(self, app: Server, conn: Conn) -> None:
         self.app = app
@@ -60,6 +69,7 @@ class HttpProtocol:
         self._request: Request | None = None
         self._body: list[bytes] = []
         self._busy = False  # a handler is running; later requests wait
+        self._looping = False  # _process is on the stack: it goes on by itself
         self._eof = False  # the client has finished sending
         self._started = 0.0  # when the request being received began to arrive (0: none)
         conn.idle_timeout_s = app.keep_alive_timeout_s
@@ -78,14 +88,14 @@ class HttpProtocol:
             self._answer_error(408)
             return
         self._process()
-        if self.conn.protocol is self:  # not upgraded to another protocol meanwhile
-            self._watch_slow_request()
 
     def _watch_slow_request(self) -> None:
         """A request cut short waits at most `request_timeout_s`, in silence or not: the
         deadline above catches a client that drips bytes, the shorter idle timeout one
         that stops sending (slowloris)."""
         if self.parser.mid_request:
+            if not self._started:
+                self._started = self.conn.loop.now
             self.conn.idle_timeout_s = self.app.request_timeout_s
         else:
             self._started = 0.0
@@ -109,34 +119,54 @@ class HttpProtocol:
     # --- requests -----------------------------------------------------------------------------
 
     def _process(self) -> None:
+        """Answer every complete request buffered, in order, until one is still being
+        handled (a fiber, a deferred response) or the bytes run out."""
         parser = self.parser
-        while not self._busy and self.conn.state == 0:  # OPEN
-            try:
-                event = parser.next_event()
-            except ProtocolError as exc:
-                log.info("bad request from %s: %s", self.conn.peer, exc.message)
-                self._answer_error(exc.status_hint)
-                return
-            if event is NEED_DATA:
-                if parser.closed:
-                    self.conn.close()
-                return
-            if isinstance(event, Request):
-                self._request = event
-                self._body = []
-                if event.expect_continue:
-                    self.conn.write(_CONTINUE)
-            elif isinstance(event, Data):
-                self._body.append(event.data)
-            elif isinstance(event, EndOfMessage):
-                self._handle()
+        conn = self.conn
+        self._looping = True
+        try:
+            while not self._busy and conn.state == 0:  # OPEN
+                try:
+                    event = parser.next_event()
+                except ProtocolError as exc:
+                    log.info("bad request from %s: %s", conn.peer, exc.message)
+                    self._answer_error(exc.status_hint)
+                    return
+                kind = type(event)
+                if kind is Request:
+                    assert isinstance(event, Request)
+                    self._request = event
+                    if event.expect_continue:
+                        conn.write(_CONTINUE)
+                    if event.content_length == 0:  # no body: its EndOfMessage is next
+                        parser.next_event()
+                        self._handle(event, b"")
+                elif kind is Data:
+                    assert isinstance(event, Data)
+                    self._body.append(event.data)
+                elif kind is EndOfMessage:
+                    body = self._body
+                    self._body = []
+                    assert self._request is not None
+                    self._handle(self._request, body[0] if len(body) == 1 else b"".join(body))
+                else:  # NEED_DATA
+                    if parser.closed:
+                        conn.close()
+                    break
+        finally:
+            self._looping = False
+        if conn.state != 0 or conn.protocol is not self:  # closed, or upgraded meanwhile
+            return
+        if self._eof:
+            if not self._busy:
+                conn.close()  # the client finished sending and everything is answered
+            return
+        if not self._busy:
+            self._watch_slow_request()
 
-    def _handle(self) -> None:
-        request = self._request
-        assert request is not None
-        body = self._body[0] if len(self._body) == 1 else b"".join(self._body)
-        self._body = []
-        ctx = Context(request, unquote(request.path), body, self.conn)
+    def _handle(self, request: Request, body: bytes) -> None:
+        path = request.path
+        ctx = Context(request, unquote(path) if "%" in path else path, body, self.conn)
         self._busy = True
         self._started = 0.0
         try:
@@ -199,20 +229,20 @@ class HttpProtocol:
                 return
         keep_alive = request.keep_alive and not conn.loop.stopping
         body = ctx.response_body
+        status = ctx.status
         try:
-            head = response_head(
-                ctx.status,
+            head = self.app._response_head(
+                status,
                 ctx.response_headers,
-                content_length=len(body),
-                keep_alive=keep_alive,
-                http_10=request.http_version == "1.0",
-                date=self.app.date(),
+                len(body),
+                keep_alive,
+                request.http_version == "1.0",
             )
         except ValueError:
             log.exception("handler for %s %s built an invalid response", ctx.method, ctx.target)
             self._answer_500(ctx)
             return
-        if request.method == "HEAD" or ctx.status in (204, 304):
+        if request.method == "HEAD" or status == 204 or status == 304:
             conn.write(head)
         else:
             conn.write(head + body)
@@ -267,18 +297,9 @@ class HttpProtocol:
         self._request = None
         if not keep_alive:
             self.conn.close()
-        elif not self.parser.buffered and not self._eof and self.conn.state == 0:
-            # The usual case: nothing more to parse; wait for the next request.
-            self._started = 0.0
-            self.conn.idle_timeout_s = self.app.keep_alive_timeout_s
-        elif self.conn.state == 0:
-            self._process()  # pipelined requests already buffered go next
-            if self._eof and not self._busy:
-                self.conn.close()  # the client finished sending and everything is answered
-            elif not self._busy:
-                if self.parser.mid_request:
-                    self._started = self.conn.loop.now
-                self._watch_slow_request()
+        elif not self._looping and self.conn.state == 0:
+            # A fiber's or a deferred response is out: go on with what is buffered.
+            self._process()
 
     def _answer_500(self, ctx: Context) -> None:
         ctx.response_headers = []

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 from urllib.parse import unquote
 
 Handler = Callable[..., Any]
@@ -34,9 +34,12 @@ class Route:
     segments: tuple[str | tuple[str, bool], ...]  # static text, or (name, is_tail)
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
-    """The result of a lookup: a handler and its parameters, or the status to answer."""
+class Match(NamedTuple):
+    """The result of a lookup: a handler and its parameters, or the status to answer.
+
+    A static route's match is made once, at registration, and returned for every lookup:
+    its (empty) `params` is shared, so copy it before changing it.
+    """
 
     handler: Handler | None
     params: dict[str, str]
@@ -51,7 +54,7 @@ class Router:
     """Routes by method and path pattern."""
 
     def __init__(self) -> None:
-        self._static: dict[str, dict[str, Handler]] = {}  # path -> method -> handler
+        self._static: dict[str, dict[str, Match]] = {}  # path -> method -> its match
         self._dynamic: list[Route] = []
 
     def add(self, pattern: str, methods: list[str] | tuple[str, ...], handler: Handler) -> None:
@@ -71,7 +74,7 @@ class Router:
         if all(isinstance(s, str) for s in segments):
             by_method = self._static.setdefault(pattern, {})
             for method in wanted:
-                by_method[method] = handler
+                by_method[method] = Match(handler, {}, 200)
             return
         self._dynamic.append(Route(pattern, wanted, handler, segments))
 
@@ -103,17 +106,22 @@ class Router:
         is one parameter "a/b", never two segments), and parameters come out decoded.
         HEAD falls back to GET.
         """
+        parts: list[str] | None
         if "%" in path:
             parts = [unquote(part) for part in path.split("/")[1:]]
             static_key = None if any("/" in p for p in parts) else "/" + "/".join(parts)
+            by_method = self._static.get(static_key) if static_key is not None else None
         else:
-            parts = path.split("/")[1:]
-            static_key = path
-        by_method = self._static.get(static_key) if static_key is not None else None
+            by_method = self._static.get(path)
+            parts = None
         if by_method is not None:
-            handler = by_method.get(method) or (by_method.get("GET") if method == "HEAD" else None)
-            if handler is not None:
-                return Match(handler, {}, 200)
+            found = by_method.get(method) or (by_method.get("GET") if method == "HEAD" else None)
+            if found is not None:
+                return found
+        if not self._dynamic and by_method is None:
+            return _NOT_FOUND
+        if parts is None:
+            parts = path.split("/")[1:]
         allowed: set[str] = set(by_method or ())
         for route in self._dynamic:
             params = _match_segments(route.segments, parts)

@@ -31,11 +31,13 @@ from sws_http.proto import (
     DEFAULT_MAX_HEADERS,
     DEFAULT_MAX_TARGET_BYTES,
     http_date,
+    response_head,
 )
 
 Middleware = Callable[[Context, Callable[[], Any]], Any]
 DEFAULT_KEEP_ALIVE_TIMEOUT_S: Final = 75.0  # idle keep-alive connections; nginx's default
 DEFAULT_REQUEST_TIMEOUT_S: Final = 30.0  # to receive one whole request; nginx: 60 (head)
+_MAX_CACHED_HEADS: Final = 256  # response heads remembered within one second
 
 
 class Server:
@@ -75,6 +77,7 @@ class Server:
         self._middleware: list[Middleware] = []
         self._date = b""
         self._date_second = -1
+        self._heads: dict[tuple[Any, ...], bytes] = {}  # response heads of this second
 
     # --- routes -------------------------------------------------------------------------------
 
@@ -186,17 +189,51 @@ class Server:
         if second != self._date_second:
             self._date_second = second
             self._date = http_date(now)
+            self._heads.clear()
         return self._date
+
+    def _response_head(
+        self,
+        status: int,
+        headers: list[tuple[str, str]],
+        content_length: int,
+        keep_alive: bool,
+        http_10: bool,
+    ) -> bytes:
+        """`response_head` with this second's Date and the Server field, remembered for
+        the rest of the second: most responses repeat an earlier one's head.
+
+        Raises:
+            ValueError: from `response_head`.
+        """
+        date = self.date()
+        try:
+            key = (status, *headers, content_length, keep_alive, http_10)
+            head = self._heads.get(key)
+        except TypeError:  # an unhashable header: build it every time
+            key, head = None, None
+        if head is None:
+            head = response_head(
+                status,
+                headers,
+                content_length=content_length,
+                keep_alive=keep_alive,
+                http_10=http_10,
+                date=date,
+            )
+            if key is not None:
+                if len(self._heads) >= _MAX_CACHED_HEADS:
+                    self._heads.clear()
+                self._heads[key] = head
+        return head
 
     def _dispatch(self, ctx: Context) -> Any:
         """Route `ctx` and run middleware and handler; returns the handler's result."""
-        match = self.router.match(ctx.method, ctx.request.path)
-        if match.handler is None:
-            handler: Handler = (
-                _not_found if match.status == 404 else _method_not_allowed(match.allow)
-            )
-        else:
-            handler = match.handler
+        match = self.router.match(ctx.request.method, ctx.request.path)
+        handler = match.handler
+        if handler is None:
+            handler = _not_found if match.status == 404 else _method_not_allowed(match.allow)
+        elif match.params:
             ctx.params = match.params
         if not self._middleware:
             return handler(ctx)

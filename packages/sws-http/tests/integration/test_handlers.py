@@ -144,3 +144,54 @@ def test_graceful_stop_finishes_the_request_in_flight(
     served.thread.join(WAIT_S)
     assert not served.thread.is_alive()
     assert served.loop.statistics().slots_live == 0
+
+
+# --- repeated responses ---------------------------------------------------------------------------
+
+
+def test_repeated_responses_keep_their_own_heads(
+    serve: Callable[..., Any], make_app: Callable[..., Any], clients: Any
+) -> None:
+    # Response heads are remembered for the rest of the second: each one must still carry
+    # its own status, fields, length and connection option.
+    app = make_app()
+
+    @app.get("/h")
+    def h(ctx: Context) -> None:
+        ctx.text(ctx.query.get("body") or "", status=int(ctx.query.get("status") or 200))
+        for name in ctx.query.get_all("name"):
+            ctx.header(name, ctx.query.get("value") or "")
+
+    @app.get("/listed")
+    def listed(ctx: Context) -> None:
+        ctx.response_headers = [["x-list", "1"]]  # type: ignore[list-item]  # any pairs
+        ctx.text("l")
+
+    @app.get("/static")
+    def static(ctx: Context) -> None:
+        ctx.params["seen"] = "yes"  # a static route's params are this request's alone
+        ctx.json(ctx.params)
+
+    port = serve(app).port
+    c = clients.connect(port)
+    for _ in range(2):
+        r = c.request(get("/h?body=ab&name=x-a&value=1"))
+        assert (r.status, r.body, r.header("x-a"), r.header("content-length")) == (
+            200,
+            b"ab",
+            "1",
+            "2",
+        )
+        r = c.request(get("/h?body=ab&name=x-a&value=2"))
+        assert r.header("x-a") == "2"
+        r = c.request(get("/h?body=abc&name=x-b&status=201"))
+        assert (r.status, r.header("x-a"), r.header("x-b"), r.body) == (201, None, "", b"abc")
+        r = c.request(get("/h?body=%0d&name=x-c&value=%0d%0a"))  # refused every time
+        assert r.status == 500
+        c = clients.connect(port)
+        assert c.request(get("/listed")).header("x-list") == "1"
+        assert json.loads(c.request(get("/static")).body) == {"seen": "yes"}
+    c.send(get("/h?body=ab&name=x-a&value=1", "Connection: close"))
+    r = c.read_response()
+    assert (r.header("connection"), r.header("x-a"), r.body) == ("close", "1", b"ab")
+    assert c.closed_by_peer()

@@ -26,6 +26,7 @@ from sws_http.proto import (
     ProtocolError,
     Request,
     RequestParser,
+    _request,
     chunk,
     last_chunk,
     response_head,
@@ -291,6 +292,26 @@ def test_small_limits_same_verdict_any_split(data: st.DataObject, cuts: list[int
     stream, _ = data.draw(streams())
     at_once = run([stream], **limits)
     assert run(split_at(stream, cuts), **limits) == at_once
+
+
+@given(st.data(), cut_lists)
+def test_remembered_heads_parse_as_the_first_time(data: st.DataObject, cuts: list[int]) -> None:
+    # The parser remembers heads it accepted, per set of limits: a head met again must give
+    # the same events, and a head accepted under loose limits must still fail tight ones.
+    limits = {
+        "max_header_bytes": data.draw(st.integers(20, 200)),
+        "max_headers": data.draw(st.integers(1, 6)),
+        "max_target_bytes": data.draw(st.integers(1, 40)),
+        "max_body_bytes": data.draw(st.integers(0, 80)),
+    }
+    stream, expected = data.draw(streams())
+    _request._head_caches.clear()
+    first_tight = run([stream], **limits)
+    _request._head_caches.clear()
+    assert run([stream]) == (expected, None)  # remembered under the default limits
+    assert run(split_at(stream, cuts)) == (expected, None)
+    assert run([stream], **limits) == first_tight
+    assert run([stream], **limits) == first_tight  # remembered under the tight ones too
 
 
 # --- (b) random input gives only events or ProtocolError -----------------------------------------

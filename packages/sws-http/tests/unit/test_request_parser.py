@@ -21,6 +21,7 @@ from sws_http.proto import (
     ProtocolError,
     Request,
     RequestParser,
+    _request,
 )
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -954,3 +955,45 @@ def test_take_buffered_hands_over_the_bytes_after_the_request_and_stops_parsing(
     parser.feed(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")  # no longer parsed
     assert parser.next_event() is NEED_DATA
     assert parser.buffered == 0
+
+
+# --- remembered heads ---------------------------------------------------------------------------
+
+
+def test_a_remembered_head_gives_each_request_its_own_request_object() -> None:
+    parser = RequestParser()
+    head = b"GET /r?q=1 HTTP/1.1\r\nHost: a\r\nX-Y: z\r\n\r\n"
+    parser.feed(head * 2)
+    first = parser.next_event()
+    assert isinstance(parser.next_event(), EndOfMessage)
+    second = parser.next_event()
+    assert isinstance(first, Request)
+    assert isinstance(second, Request)
+    assert first is not second
+    assert norm(first) == norm(second)
+    first.keep_alive = False  # a request may be changed without touching the next
+    assert second.keep_alive
+
+
+def test_a_head_remembered_under_loose_limits_still_fails_tight_ones() -> None:
+    head = b"GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\n\r\n"
+    events, error, _ = parse(head)
+    assert error is None
+    events, error, _ = parse(head, max_headers=2)
+    assert events == []
+    assert error is not None
+    assert error.status_hint == 431
+
+
+def test_remembered_heads_are_bounded() -> None:
+    for i in range(3 * _request._MAX_CACHED_HEADS):
+        _, error, _ = parse(b"GET /%d HTTP/1.1\r\nHost: a\r\n\r\n" % i)
+        assert error is None
+    assert all(len(cache) <= _request._MAX_CACHED_HEADS for cache in _request._head_caches.values())
+
+
+def test_the_limits_are_read_only() -> None:
+    parser = RequestParser(max_headers=3)
+    with pytest.raises(AttributeError):
+        parser.max_headers = 4  # type: ignore[misc]
+    assert parser.max_headers == 3

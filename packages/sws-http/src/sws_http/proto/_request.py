@@ -66,6 +66,17 @@ _FRAMING_FIELDS: Final = frozenset(
 )
 _ABSOLUTE = re.compile(rb"[A-Za-z][A-Za-z0-9+\-.]*://([^/?#]*)(.*)", re.DOTALL)
 
+# Request heads already parsed, by their bytes, one table per set of limits (a limit can
+# turn an accepted head into an error): a client on a kept-alive connection, and a
+# server's many clients, send the same few heads again and again. The table holds
+# Request's fields, so every request still gets its own Request; they share the (lazily
+# split, read-only) Headers. Bounded: cleared when full.
+_MAX_CACHED_HEAD_BYTES: Final = 2048
+_MAX_CACHED_HEADS: Final = 512
+_RequestArgs = tuple[str, str, str, str, str, Headers, str, bool, int | None, bool, bool]
+_head_caches: dict[tuple[int, int, int, int], dict[bytes, _RequestArgs]] = {}
+_NO_TRAILERS: Final = EndOfMessage(Headers([]))
+
 
 class RequestParser:
     """Parse the requests of one connection, in order (pipelining included).
@@ -80,17 +91,18 @@ class RequestParser:
     __slots__ = (
         "_body_bytes",
         "_buf",
+        "_cache",
         "_empty_lines",
         "_eof",
         "_error",
+        "_max_body_bytes",
+        "_max_header_bytes",
+        "_max_headers",
+        "_max_target_bytes",
         "_remaining",
         "_request",
         "_state",
         "_valid_host",
-        "max_body_bytes",
-        "max_header_bytes",
-        "max_headers",
-        "max_target_bytes",
     )
 
     def __init__(
@@ -101,10 +113,10 @@ class RequestParser:
         max_target_bytes: int = DEFAULT_MAX_TARGET_BYTES,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
-        self.max_header_bytes = max_header_bytes
-        self.max_headers = max_headers
-        self.max_target_bytes = max_target_bytes
-        self.max_body_bytes = max_body_bytes
+        self._max_header_bytes = max_header_bytes
+        self._max_headers = max_headers
+        self._max_target_bytes = max_target_bytes
+        self._max_body_bytes = max_body_bytes
         self._buf = bytearray()
         self._state = _HEAD
         self._remaining = 0  # body or chunk bytes still to come
@@ -114,6 +126,31 @@ class RequestParser:
         self._empty_lines = 0  # CRLFs skipped before the current request line
         self._eof = False  # the peer has closed its side
         self._valid_host = ""  # the last Host value found valid
+        limits = (max_header_bytes, max_headers, max_target_bytes, max_body_bytes)
+        cache = _head_caches.get(limits)
+        if cache is None:
+            cache = _head_caches.setdefault(limits, {})
+        self._cache = cache
+
+    @property
+    def max_header_bytes(self) -> int:
+        """The limit on request line + fields (431 past it)."""
+        return self._max_header_bytes
+
+    @property
+    def max_headers(self) -> int:
+        """The limit on the number of fields (431 past it)."""
+        return self._max_headers
+
+    @property
+    def max_target_bytes(self) -> int:
+        """The limit on the request-target (414 past it)."""
+        return self._max_target_bytes
+
+    @property
+    def max_body_bytes(self) -> int:
+        """The limit on a body's total length (413 past it)."""
+        return self._max_body_bytes
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:
         """Add received bytes (after a non-keep-alive request they are ignored)."""
@@ -213,7 +250,17 @@ class RequestParser:
         buf = self._buf
         if not buf:
             return self._need_data()
-        if buf[0] == 13:  # CR: RFC 9112 §2.2, skip (a few) empty lines before a request
+        if buf[0] != 13:
+            # A head seen before (keep-alive clients repeat theirs byte for byte): its
+            # checks passed then and would pass again, under the same limits.
+            end = buf.find(b"\r\n\r\n", 0, _MAX_CACHED_HEAD_BYTES)
+            if end >= 0:
+                args = self._cache.get(bytes(buf[:end]))
+                if args is not None:
+                    del buf[: end + 4]
+                    self._empty_lines = 0
+                    return self._start_body(Request(*args))
+        else:  # CR: RFC 9112 §2.2, skip (a few) empty lines before a request
             start = 0
             while buf.startswith(b"\r\n", start):
                 start += 2
@@ -223,23 +270,23 @@ class RequestParser:
                 self._fail(f"more than {_MAX_EMPTY_LINES} empty lines before a request")
             if not buf:
                 return self._need_data()
-        end = self._block_end(self.max_header_bytes, self.max_target_bytes + 64, "request head")
+        end = self._block_end(self._max_header_bytes, self._max_target_bytes + 64, "request head")
         if end < 0:
             return self._need_data()
         head = bytes(buf[:end])
         del buf[: end + 4]
         self._empty_lines = 0
-        request = self._request_from_head(head)
+        args = self._request_from_head(head)
+        return self._start_body(Request(*args))
+
+    def _start_body(self, request: Request) -> Request:
         self._request = request
         self._body_bytes = 0
         if request.chunked:
             self._state = _CHUNK_SIZE
-        elif request.content_length:
+        else:  # no body (0): the next call returns EndOfMessage
             self._state = _BODY_LENGTH
-            self._remaining = request.content_length
-        else:  # no body: the next call returns EndOfMessage
-            self._state = _BODY_LENGTH
-            self._remaining = 0
+            self._remaining = request.content_length or 0
         return request
 
     def _block_end(self, limit: int, first_line_limit: int | None, what: str) -> int:
@@ -288,14 +335,14 @@ class RequestParser:
             self._fail(message, status)
         return end if done_at <= n else -1
 
-    def _request_from_head(self, head: bytes) -> Request:
+    def _request_from_head(self, head: bytes) -> _RequestArgs:
         line_end = head.find(b"\r\n")
         if line_end < 0:
             line_end = len(head)
         method, target, version = self._request_line(head[:line_end])
         block = head[line_end + 2 :]
-        if block.count(b"\r\n") >= self.max_headers:
-            self._fail(f"more than {self.max_headers} header fields", 431)
+        if block.count(b"\r\n") >= self._max_headers:
+            self._fail(f"more than {self._max_headers} header fields", 431)
         if _FIELD_BLOCK.fullmatch(block):
             # One regex pass checked every field; only the framing ones are looked at now.
             headers = Headers(raw=block)
@@ -303,18 +350,24 @@ class RequestParser:
             for m in _SPECIAL_FIELD.finditer(block):
                 name = m.group(1).decode("ascii").lower()
                 special.setdefault(name, []).append(m.group(2).decode("latin-1").strip(" \t"))
-        else:
-            fields = self._fields(block.split(b"\r\n") if block else [], "header")
-            headers = Headers(fields)
-            special = {}
-            for name, value in fields:
-                if name in _FRAMING_FIELDS:
-                    special.setdefault(name, []).append(value)
+            args = self._build_request(method, target, version, headers, special)
+            if len(head) < _MAX_CACHED_HEAD_BYTES - 4:
+                cache = self._cache
+                if len(cache) >= _MAX_CACHED_HEADS:
+                    cache.clear()
+                cache[head] = args
+            return args
+        fields = self._fields(block.split(b"\r\n") if block else [], "header")
+        headers = Headers(fields)
+        special = {}
+        for name, value in fields:
+            if name in _FRAMING_FIELDS:
+                special.setdefault(name, []).append(value)
         return self._build_request(method, target, version, headers, special)
 
     def _request_line(self, line: bytes) -> tuple[bytes, bytes, str]:
         m = _REQUEST_LINE.fullmatch(line)
-        if m is not None and len(m.group(2)) <= self.max_target_bytes:  # the usual case
+        if m is not None and len(m.group(2)) <= self._max_target_bytes:  # the usual case
             if b"#" in m.group(2):
                 self._fail("a fragment in the request-target")  # RFC 9112 §3.2: none
             return m.group(1), m.group(2), "1.1" if m.group(3) == b"1" else "1.0"
@@ -324,9 +377,9 @@ class RequestParser:
         method, target, version = parts
         if not _TOKEN.fullmatch(method):
             self._fail("invalid method")
-        if len(target) > self.max_target_bytes:
+        if len(target) > self._max_target_bytes:
             self._fail(
-                f"request-target of {len(target)} bytes exceeds {self.max_target_bytes}", 414
+                f"request-target of {len(target)} bytes exceeds {self._max_target_bytes}", 414
             )
         if not _TARGET.fullmatch(target) or b"#" in target:
             self._fail("invalid request-target")
@@ -339,8 +392,8 @@ class RequestParser:
         return method, target, "1.1" if match.group(2) != b"0" else "1.0"
 
     def _fields(self, lines: list[bytes], what: str) -> list[tuple[str, str]]:
-        if len(lines) > self.max_headers:
-            self._fail(f"{len(lines)} {what} fields exceed {self.max_headers}", 431)
+        if len(lines) > self._max_headers:
+            self._fail(f"{len(lines)} {what} fields exceed {self._max_headers}", 431)
         if not lines:
             return []
         block = b"\r\n".join(lines)
@@ -374,7 +427,7 @@ class RequestParser:
         version: str,
         headers: Headers,
         special: dict[str, list[str]],
-    ) -> Request:
+    ) -> _RequestArgs:
         method_s = method.decode("ascii")
         target_s = target.decode("ascii")
         hosts = special.get("host", [])
@@ -415,9 +468,9 @@ class RequestParser:
             if len(expect) > 1 or expect[0].lower() != "100-continue":
                 self._fail("unsupported expectation", 417)
             expect_continue = version == "1.1"
-        if content_length is not None and content_length > self.max_body_bytes:
-            self._fail(f"body of {content_length} bytes exceeds {self.max_body_bytes}", 413)
-        return Request(  # positional, in field order: cheaper than keywords per request
+        if content_length is not None and content_length > self._max_body_bytes:
+            self._fail(f"body of {content_length} bytes exceeds {self._max_body_bytes}", 413)
+        return (  # Request's fields, in order
             method_s,
             target_s,
             path,
@@ -487,12 +540,12 @@ class RequestParser:
 
     def _count_body(self, n: int) -> None:
         self._body_bytes += n
-        if self._body_bytes > self.max_body_bytes:
-            self._fail(f"body exceeds {self.max_body_bytes} bytes", 413)
+        if self._body_bytes > self._max_body_bytes:
+            self._fail(f"body exceeds {self._max_body_bytes} bytes", 413)
 
     def _body_length(self) -> Data | EndOfMessage | NeedData:
         if not self._remaining:
-            return self._end_of_message(Headers())
+            return self._end_of_message(_NO_TRAILERS)
         buf = self._buf
         if not buf:
             return self._need_data()
@@ -563,17 +616,18 @@ class RequestParser:
         buf = self._buf
         if buf.startswith(b"\r\n"):  # no trailer fields
             del buf[:2]
-            return self._end_of_message(Headers())
+            return self._end_of_message(_NO_TRAILERS)
         if buf == b"\r":
             return self._need_data()
-        end = self._block_end(self.max_header_bytes, None, "trailer section")
+        end = self._block_end(self._max_header_bytes, None, "trailer section")
         if end < 0:
             return self._need_data()
         section = bytes(buf[:end])
         del buf[: end + 4]
-        return self._end_of_message(Headers(self._fields(section.split(b"\r\n"), "trailer")))
+        trailers = Headers(self._fields(section.split(b"\r\n"), "trailer"))
+        return self._end_of_message(EndOfMessage(trailers))
 
-    def _end_of_message(self, trailers: Headers) -> EndOfMessage:
+    def _end_of_message(self, end: EndOfMessage) -> EndOfMessage:
         request = self._request
         assert request is not None
         self._request = None
@@ -582,7 +636,7 @@ class RequestParser:
         else:
             self._state = _CLOSED
             self._buf.clear()
-        return EndOfMessage(trailers)
+        return end
 
     def __repr__(self) -> str:
         names = (
