@@ -90,7 +90,7 @@ class ResponseStream:
         )
         if not keep_alive:
             ctx.request.keep_alive = False
-        protocol.conn.write(head)
+        protocol._write(head)
 
     def write(self, data: bytes) -> Send:
         """Return the op that sends `data` as the next piece: `yield from stream.write(b)`.

@@ -55,6 +55,7 @@ class HttpProtocol:
         "_busy",
         "_eof",
         "_looping",
+        "_out",
         "_request",
         "_started",
         "app",
@@ -70,6 +71,7 @@ class HttpProtocol:
         self._body: list[bytes] = []
         self._busy = False  # a handler is running; later requests wait
         self._looping = False  # _process is on the stack: it goes on by itself
+        self._out: list[bytes] = []  # responses to pipelined requests, not yet written
         self._eof = False  # the client has finished sending
         self._started = 0.0  # when the request being received began to arrive (0: none)
         conn.idle_timeout_s = app.keep_alive_timeout_s
@@ -124,44 +126,52 @@ class HttpProtocol:
         parser = self.parser
         conn = self.conn
         self._looping = True
-        try:
-            while not self._busy and conn.state == 0:  # OPEN
-                try:
-                    event = parser.next_event()
-                except ProtocolError as exc:
-                    log.info("bad request from %s: %s", conn.peer, exc.message)
-                    self._answer_error(exc.status_hint)
-                    return
-                kind = type(event)
-                if kind is Request:
-                    assert isinstance(event, Request)
-                    self._request = event
-                    if event.expect_continue:
-                        conn.write(_CONTINUE)
-                    if event.content_length == 0:  # no body: its EndOfMessage is next
-                        parser.next_event()
-                        self._handle(event, b"")
-                elif kind is Data:
-                    assert isinstance(event, Data)
-                    self._body.append(event.data)
-                elif kind is EndOfMessage:
-                    body = self._body
-                    self._body = []
-                    assert self._request is not None
-                    self._handle(self._request, body[0] if len(body) == 1 else b"".join(body))
-                else:  # NEED_DATA
-                    if parser.closed:
-                        conn.close()
-                    break
-        finally:
-            self._looping = False
+        while not self._busy and conn.state == 0:  # OPEN
+            try:
+                event: Any = parser.next_event()
+            except ProtocolError as exc:
+                self._looping = False
+                self._flush()
+                log.info("bad request from %s: %s", conn.peer, exc.message)
+                self._answer_error(exc.status_hint)
+                return
+            kind = type(event)
+            if kind is Request:
+                self._request = event
+                if event.expect_continue:
+                    self._write(_CONTINUE)
+                if event.content_length == 0:  # no body: its EndOfMessage is next
+                    parser.next_event()
+                    self._handle(event, b"")
+                    if not parser.buffered:  # the usual case: nothing more has arrived
+                        self._looping = False
+                        if self._out:
+                            self._flush()
+                        if not self._busy and not self._eof and conn.state == 0:
+                            self._started = 0.0
+                            conn.idle_timeout_s = self.app.keep_alive_timeout_s
+                            return
+                        break
+            elif kind is Data:
+                self._body.append(event.data)
+            elif kind is EndOfMessage:
+                body = self._body
+                self._body = []
+                assert self._request is not None
+                self._handle(self._request, body[0] if len(body) == 1 else b"".join(body))
+            else:  # NEED_DATA
+                if parser.closed:
+                    conn.close()
+                break
+        self._looping = False
+        if self._out:
+            self._flush()
         if conn.state != 0 or conn.protocol is not self:  # closed, or upgraded meanwhile
             return
         if self._eof:
             if not self._busy:
                 conn.close()  # the client finished sending and everything is answered
-            return
-        if not self._busy:
+        elif not self._busy:
             self._watch_slow_request()
 
     def _handle(self, request: Request, body: bytes) -> None:
@@ -183,6 +193,8 @@ class HttpProtocol:
             self._respond(ctx)
 
     def _run_fiber(self, ctx: Context, fiber: Any) -> Generator[Op, Any, None]:
+        if self._out:
+            self._flush()  # the answers to the requests before this one go first
         try:
             if inspect.iscoroutine(fiber):
                 yield from fiber.__await__()
@@ -242,10 +254,15 @@ class HttpProtocol:
             log.exception("handler for %s %s built an invalid response", ctx.method, ctx.target)
             self._answer_500(ctx)
             return
-        if request.method == "HEAD" or status == 204 or status == 304:
-            conn.write(head)
+        data = head if request.method == "HEAD" or status == 204 or status == 304 else head + body
+        if keep_alive and self._looping and self.parser.buffered:
+            self._out.append(data)  # more requests wait: answer them all in one write
         else:
-            conn.write(head + body)
+            if self._out:
+                self._out.append(data)
+                data = b"".join(self._out)
+                self._out.clear()
+            conn.write(data)
         if self.app.access_log:
             access_log.info(
                 '%s "%s %s HTTP/%s" %d %d',
@@ -269,7 +286,7 @@ class HttpProtocol:
             log.exception("handler for %s %s built an invalid upgrade", ctx.method, ctx.target)
             self._answer_500(ctx)
             return
-        conn.write(head)
+        self._write(head)
         if self.app.access_log:
             request = ctx.request
             access_log.info(
@@ -301,6 +318,21 @@ class HttpProtocol:
             # A fiber's or a deferred response is out: go on with what is buffered.
             self._process()
 
+    def _write(self, data: bytes) -> None:
+        """Write `data` behind any responses held for pipelined requests."""
+        if self._out:
+            self._out.append(data)
+            data = b"".join(self._out)
+            self._out.clear()
+        self.conn.write(data)
+
+    def _flush(self) -> None:
+        """Write the responses held for pipelined requests (unless the connection closed)."""
+        data = b"".join(self._out)
+        self._out.clear()
+        if self.conn.state == 0:
+            self.conn.write(data)
+
     def _answer_500(self, ctx: Context) -> None:
         ctx.response_headers = []
         ctx.text("Internal Server Error", status=500)
@@ -320,7 +352,7 @@ class HttpProtocol:
             date=self.app.date(),
         )
         if self.conn.state == 0:
-            self.conn.write(head + reason)
+            self._write(head + reason)
         self._finish(keep_alive)
 
     def __repr__(self) -> str:

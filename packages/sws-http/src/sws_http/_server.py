@@ -206,7 +206,7 @@ class Server:
         Raises:
             ValueError: from `response_head`.
         """
-        date = self.date()
+        date = self._date if int(time.time()) == self._date_second else self.date()
         try:
             key = (status, *headers, content_length, keep_alive, http_10)
             head = self._heads.get(key)

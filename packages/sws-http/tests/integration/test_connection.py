@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import json
 import socket
+from collections.abc import Callable, Generator
 from typing import Any
 
 import h11
 import pytest
+
+from sws_core import Op
+from sws_http import Context
 
 pytestmark = pytest.mark.integration
 
@@ -74,7 +78,7 @@ def test_connection_close_drops_later_pipelined_requests(port: int, clients: Any
 def test_connection_close_with_a_body_larger_than_the_socket_takes_at_once(
     serve: Any, clients: Any
 ) -> None:
-    from sws_http import Context, Server
+    from sws_http import Server
 
     app = Server()
     body = bytes(range(256)) * 4096  # 1 MiB: the socket takes only part of it at once
@@ -124,6 +128,72 @@ def test_pipelined_mix_with_fiber_handlers_keeps_order(port: int, clients: Any) 
     assert c.read_response().status == 204
     for k, i in paths[10:]:
         assert c.read_response().body == (b"slow %d" if k == "slowseq" else b"seq %d") % i
+
+
+def test_pipelined_answers_are_not_held_behind_a_partial_request(port: int, clients: Any) -> None:
+    # Answers to a batch of pipelined requests go out together, but never wait for the
+    # next request to finish arriving.
+    c = clients.connect(port)
+    c.send(get("/seq/1") + get("/seq/2") + b"GET /seq/3 HTTP/1.1\r\nHo")
+    assert [c.read_response().body for _ in range(2)] == [b"seq 1", b"seq 2"]
+    c.send(b"st: t\r\n\r\n")
+    assert c.read_response().body == b"seq 3"
+
+
+def test_pipelined_answers_come_before_the_error_for_a_bad_request(port: int, clients: Any) -> None:
+    c = clients.connect(port)
+    c.send(get("/seq/1") + get("/seq/2") + b"GET / HTTP/1.1\r\nHost: t\r\nBad Name: x\r\n\r\n")
+    assert [c.read_response().body for _ in range(2)] == [b"seq 1", b"seq 2"]
+    assert c.read_response().status == 400
+    assert c.closed_by_peer()
+
+
+def test_pipelined_streams_and_continues_keep_their_place(
+    serve: Callable[..., Any], make_app: Callable[..., Any], clients: Any
+) -> None:
+    app = make_app()
+
+    @app.get("/stream")
+    def stream(ctx: Context) -> Generator[Op, Any, None]:
+        out = ctx.stream(content_type="text/plain")
+        yield from out.write(b"s1")
+        yield from out.write(b"s2")
+
+    @app.get("/sync-stream")
+    def sync_stream(ctx: Context) -> None:
+        ctx.stream(content_type="text/plain")  # the head at once, the end on return
+
+    port = serve(app).port
+    c = clients.connect(port)
+    continued = (
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nok"
+    )
+    c.send(
+        get("/seq/1")
+        + get("/stream")
+        + get("/seq/2")
+        + get("/sync-stream")
+        + get("/seq/3")
+        + continued
+        + get("/seq/4")
+    )
+    assert c.read_response().body == b"seq 1"
+    head = c.read_head()
+    assert head.header("transfer-encoding") == "chunked"
+    while b"0\r\n\r\n" not in c.buf:
+        c._fill()
+    body, _, c.buf = c.buf.partition(b"0\r\n\r\n")
+    assert body == b"2\r\ns1\r\n2\r\ns2\r\n"
+    assert c.read_response().body == b"seq 2"
+    assert c.read_head().header("transfer-encoding") == "chunked"
+    while b"0\r\n\r\n" not in c.buf:
+        c._fill()
+    assert c.buf.startswith(b"0\r\n\r\n")
+    c.buf = c.buf[5:]
+    assert c.read_response().body == b"seq 3"
+    assert c.read_head().status == 100
+    assert json.loads(c.read_response().body)["body"] == "ok"
+    assert c.read_response().body == b"seq 4"
 
 
 def test_pipelined_head_and_get_keep_framing(port: int, clients: Any) -> None:

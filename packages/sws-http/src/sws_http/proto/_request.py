@@ -229,6 +229,8 @@ class RequestParser:
         if state == _HEAD:
             return self._parse_head()
         if state == _BODY_LENGTH:
+            if not self._remaining:
+                return self._end_of_message(_NO_TRAILERS)
             return self._body_length()
         if state == _CHUNK_DATA:
             return self._chunk_data()
@@ -253,11 +255,22 @@ class RequestParser:
         if buf[0] != 13:
             # A head seen before (keep-alive clients repeat theirs byte for byte): its
             # checks passed then and would pass again, under the same limits.
-            end = buf.find(b"\r\n\r\n", 0, _MAX_CACHED_HEAD_BYTES)
-            if end >= 0:
+            end = buf.find(b"\r\n\r\n", 0, _MAX_CACHED_HEAD_BYTES) + 4
+            if end == len(buf):  # the usual case: one head, nothing after it
+                args = self._cache.get(bytes(buf))
+                if args is not None:
+                    buf.clear()
+                    self._empty_lines = 0
+                    if args[8] == 0:  # no body
+                        self._request = request = Request(*args)
+                        self._state = _BODY_LENGTH
+                        self._remaining = 0
+                        return request
+                    return self._start_body(Request(*args))
+            elif end >= 4:
                 args = self._cache.get(bytes(buf[:end]))
                 if args is not None:
-                    del buf[: end + 4]
+                    del buf[:end]
                     self._empty_lines = 0
                     return self._start_body(Request(*args))
         else:  # CR: RFC 9112 §2.2, skip (a few) empty lines before a request
@@ -351,11 +364,11 @@ class RequestParser:
                 name = m.group(1).decode("ascii").lower()
                 special.setdefault(name, []).append(m.group(2).decode("latin-1").strip(" \t"))
             args = self._build_request(method, target, version, headers, special)
-            if len(head) < _MAX_CACHED_HEAD_BYTES - 4:
+            if len(head) <= _MAX_CACHED_HEAD_BYTES - 4:
                 cache = self._cache
                 if len(cache) >= _MAX_CACHED_HEADS:
                     cache.clear()
-                cache[head] = args
+                cache[head + b"\r\n\r\n"] = args  # keyed with its end, as it arrives
             return args
         fields = self._fields(block.split(b"\r\n") if block else [], "header")
         headers = Headers(fields)
