@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import ctypes
 import errno
 import inspect
 import logging
@@ -102,6 +103,12 @@ _OP_TYPES: Final = (Receive, Send, Sleep, Connect, ToWorker, WaitEvent, RingOp)
 _OP_ID_MASK: Final = (1 << 56) - 1
 _IO_LINK: Final = int(SqeFlag.IO_LINK)
 _SQE_FLAGS_OFFSET: Final = 1
+# eventfd_write(3) through a PyDLL symbol: the write never blocks (the eventfd is
+# non-blocking), and keeping the GIL across it spares the waker a hand-over of the GIL to
+# the thread it wakes, and the wait to get it back (os.eventfd_write releases it).
+_eventfd_write = ctypes.PyDLL(None, use_errno=True).eventfd_write
+_eventfd_write.argtypes = (ctypes.c_int, ctypes.c_uint64)
+_eventfd_write.restype = ctypes.c_int
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +213,7 @@ class Loop:
         self._next_scan = 0.0
         self._last_scan = 0.0
         self._wake_fd = -1
+        self._wake_pending = False  # an eventfd write is on its way (see _wake)
         self._wake_buf = bytearray(_WAKE_BYTES)
         self._thread_id: int | None = None
         self._stop = GracefulStop(self)
@@ -367,8 +375,8 @@ class Loop:
         # Always through the eventfd, even on the loop thread: a signal handler may run
         # between the turn's stop check and the next wait, which would then sleep on.
         if self._wake_fd >= 0:
-            with contextlib.suppress(OSError):
-                os.eventfd_write(self._wake_fd, 1)
+            self._wake_pending = True
+            _eventfd_write(self._wake_fd, 1)  # an error: closed in teardown, nobody to wake
 
     def on_loop_thread(self) -> bool:
         """Whether the caller runs on this loop's IO thread (False before `run`)."""
@@ -380,9 +388,17 @@ class Loop:
         return self._stop.begun
 
     def _wake(self) -> None:
-        if self._wake_fd >= 0 and threading.get_ident() != self._thread_id:
-            with contextlib.suppress(OSError):  # closed in teardown: nobody left to wake
-                os.eventfd_write(self._wake_fd, 1)
+        """Wake the loop from another thread; one eventfd write per turn of the loop at
+        most. `_wake_pending` is set before the write and cleared when the loop takes the
+        wake-up's completion, so while it is set a write is on its way or not yet taken,
+        and the turn that takes it runs whatever was queued before this call."""
+        if (
+            not self._wake_pending
+            and self._wake_fd >= 0
+            and threading.get_ident() != self._thread_id
+        ):
+            self._wake_pending = True
+            _eventfd_write(self._wake_fd, 1)  # an error: closed in teardown, nobody to wake
 
     # --- running ----------------------------------------------------------------------------
 
@@ -828,6 +844,7 @@ class Loop:
         )
 
     def _on_wake(self, res: int) -> None:
+        self._wake_pending = False
         if self._wake_fd >= 0 and not self._stop.aborted:
             self._arm_wake()
 

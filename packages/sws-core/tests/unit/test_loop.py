@@ -363,6 +363,25 @@ def test_invoke_from_another_thread_writes_the_eventfd(driver: LoopDriver) -> No
     assert rearmed.len == 8
 
 
+def test_invokes_before_the_loop_wakes_share_one_eventfd_write(driver: LoopDriver) -> None:
+    calls: list[int] = []
+    loop = driver.loop
+
+    def invoke_from_a_thread(*values: int) -> None:
+        thread = threading.Thread(target=lambda: [loop.invoke(calls.append, v) for v in values])
+        thread.start()
+        thread.join()
+
+    invoke_from_a_thread(1, 2, 3)
+    assert os.eventfd_read(loop._wake_fd) == 1  # one write for the three
+    os.eventfd_write(loop._wake_fd, 1)  # back, for the armed READ
+    driver.wait_for_wake()
+    assert calls == [1, 2, 3]
+    invoke_from_a_thread(4)  # the wake-up was taken: the next invoke writes again
+    driver.wait_for_wake()
+    assert calls == [1, 2, 3, 4]
+
+
 def test_stop_from_another_thread_wakes_the_loop(driver: LoopDriver) -> None:
     thread = threading.Thread(target=driver.loop.stop)
     thread.start()
