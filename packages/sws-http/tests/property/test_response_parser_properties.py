@@ -32,6 +32,7 @@ from sws_http.proto import (
     RequestParser,
     Response,
     ResponseParser,
+    _response_parser,
     chunk,
     last_chunk,
     request_head,
@@ -299,6 +300,25 @@ def test_small_limits_same_verdict_any_split(data: st.DataObject, cuts: list[int
         stream = data.draw(mutated(stream))
     at_once = run([stream], sent, **limits)
     assert run(split_at(stream, cuts), sent, **limits) == at_once
+
+
+@given(st.data(), cut_lists)
+def test_remembered_heads_parse_as_the_first_time(data: st.DataObject, cuts: list[int]) -> None:
+    # Final response heads are remembered per set of limits: met again they must give the
+    # same events, and one accepted under loose limits must still fail tight ones.
+    limits = {
+        "max_header_bytes": data.draw(st.integers(10, 200)),
+        "max_headers": data.draw(st.integers(0, 6)),
+        "max_body_bytes": data.draw(st.integers(0, 80)),
+    }
+    stream, sent, expected = data.draw(streams())
+    _response_parser._head_caches.clear()
+    first_tight = run([stream], sent, **limits)
+    _response_parser._head_caches.clear()
+    assert run([stream], sent) == (expected, None)
+    assert run(split_at(stream, cuts), sent) == (expected, None)
+    assert run([stream], sent, **limits) == first_tight
+    assert run([stream], sent, **limits) == first_tight
 
 
 # --- (b) random input gives only events or ProtocolError -----------------------------------------

@@ -21,6 +21,7 @@ from sws_http.proto import (
     ProtocolError,
     Response,
     ResponseParser,
+    _response_parser,
     chunk,
     last_chunk,
     request_head,
@@ -1041,3 +1042,64 @@ def test_request_head_with_chunked_body_parses_as_a_request() -> None:
     assert body == b"hello world"
     assert isinstance(event, EndOfMessage)
     assert event.trailers.items() == [("t", "v")]
+
+
+# --- remembered heads ---------------------------------------------------------------------------
+
+
+def test_a_head_remembered_for_get_still_frames_a_head_response() -> None:
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"
+    parser = ResponseParser()
+    parser.expect("GET")
+    parser.expect("HEAD")
+    parser.expect("GET")
+    parser.feed(head + b"hello" + head + head + b"again")
+    events = drain(parser)
+    assert [e[0] for e in events] == [
+        "response",
+        "data",
+        "eom",
+        "response",
+        "eom",
+        "response",
+        "data",
+        "eom",
+    ]
+    assert [e[1] for e in events if e[0] == "data"] == [b"hello", b"again"]
+    assert parser.reusable
+
+
+def test_a_remembered_head_gives_each_response_its_own_object() -> None:
+    head = b"HTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Length: 0\r\n\r\n"
+    parser = ResponseParser()
+    parser.expect("GET")
+    parser.expect("GET")
+    parser.feed(head * 2)
+    first, _, second, _ = (parser.next_event() for _ in range(4))
+    assert isinstance(first, Response)
+    assert isinstance(second, Response)
+    assert first is not second
+    assert norm(first) == norm(second)
+
+
+def test_a_head_remembered_under_loose_limits_still_fails_tight_ones() -> None:
+    head = b"HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nContent-Length: 0\r\n\r\n"
+    for limits in ({}, {"max_headers": 2}):
+        parser = ResponseParser(**limits)
+        parser.expect("GET")
+        parser.feed(head)
+        if limits:
+            with pytest.raises(ProtocolError):
+                parser.next_event()
+        else:
+            assert isinstance(parser.next_event(), Response)
+
+
+def test_remembered_response_heads_are_bounded() -> None:
+    for i in range(3 * _response_parser._MAX_CACHED_HEADS):
+        parser = ResponseParser()
+        parser.expect("GET")
+        parser.feed(b"HTTP/1.1 200 OK\r\nX-N: %d\r\nContent-Length: 0\r\n\r\n" % i)
+        assert isinstance(parser.next_event(), Response)
+    caches = _response_parser._head_caches.values()
+    assert all(len(cache) <= _response_parser._MAX_CACHED_HEADS for cache in caches)

@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from typing import Final
+from typing import Any, Final
 
 from sws_http.proto._client import InformationalResponse, Response
 from sws_http.proto._errors import ProtocolError
@@ -77,6 +77,16 @@ from sws_http.proto._request import (
 DEFAULT_MAX_RESPONSE_BODY_BYTES: Final = 1 << 30
 
 _STATUS: Final = 502  # every error's status_hint
+
+# Final response heads already parsed, by their bytes, one table per set of limits (as
+# the request parser's): a server answers the same head again and again (within the
+# second of its Date). Only responses to methods that do not change the framing (not
+# HEAD, not CONNECT). Each response still gets its own Response; they share the lazily
+# split, read-only Headers. Bounded: cleared when full.
+_MAX_CACHED_HEAD_BYTES: Final = 2048
+_MAX_CACHED_HEADS: Final = 256
+_head_caches: dict[tuple[int, int, int], dict[bytes, tuple[Any, int, int, int]]] = {}
+_NO_TRAILERS: Final = EndOfMessage(Headers([]))
 
 (
     _HEAD,
@@ -143,14 +153,15 @@ class ResponseParser:
         "_after",
         "_body_bytes",
         "_buf",
+        "_cache",
         "_eof",
         "_error",
+        "_max_body_bytes",
+        "_max_header_bytes",
+        "_max_headers",
         "_methods",
         "_remaining",
         "_state",
-        "max_body_bytes",
-        "max_header_bytes",
-        "max_headers",
     )
 
     def __init__(
@@ -160,9 +171,14 @@ class ResponseParser:
         max_headers: int = DEFAULT_MAX_HEADERS,
         max_body_bytes: int = DEFAULT_MAX_RESPONSE_BODY_BYTES,
     ) -> None:
-        self.max_header_bytes = max_header_bytes
-        self.max_headers = max_headers
-        self.max_body_bytes = max_body_bytes
+        self._max_header_bytes = max_header_bytes
+        self._max_headers = max_headers
+        self._max_body_bytes = max_body_bytes
+        limits = (max_header_bytes, max_headers, max_body_bytes)
+        cache = _head_caches.get(limits)
+        if cache is None:
+            cache = _head_caches.setdefault(limits, {})
+        self._cache = cache
         self._buf = bytearray()
         self._state = _HEAD
         self._methods: deque[str] = deque()  # methods of the requests awaiting a response
@@ -171,6 +187,21 @@ class ResponseParser:
         self._body_bytes = 0  # body bytes of the current response so far
         self._error: ProtocolError | None = None
         self._eof = False  # the peer has closed its side
+
+    @property
+    def max_header_bytes(self) -> int:
+        """The limit on a head (status line + fields) or a trailer section."""
+        return self._max_header_bytes
+
+    @property
+    def max_headers(self) -> int:
+        """The limit on the fields of a head or a trailer section."""
+        return self._max_headers
+
+    @property
+    def max_body_bytes(self) -> int:
+        """The limit on a body's total length."""
+        return self._max_body_bytes
 
     def expect(self, method: str) -> None:
         """Announce a request sent on this connection: the next response not yet claimed
@@ -266,6 +297,19 @@ class ResponseParser:
         if not self._methods:
             return NEED_DATA  # nothing expected: the bytes are trailing_data
         buf = self._buf
+        # A final response's head seen before, to a request whose method does not change
+        # the framing: its checks passed then and would pass again, under the same limits.
+        end = buf.find(b"\r\n\r\n", 0, _MAX_CACHED_HEAD_BYTES) + 4
+        if end >= 4 and buf.startswith(b"HTTP/"):
+            method = self._methods[0]
+            if method != "HEAD" and method != "CONNECT":
+                fields = self._cache.get(bytes(buf) if end == len(buf) else bytes(buf[:end]))
+                if fields is not None:
+                    del buf[:end]
+                    self._methods.popleft()
+                    response, self._state, self._remaining, self._after = fields
+                    self._body_bytes = 0
+                    return Response(*response)
         if not buf.startswith(b"HTTP/"):  # fail fast on a peer that does not speak HTTP
             for i, byte in enumerate(buf[:5]):
                 if byte != b"HTTP/"[i]:
@@ -276,6 +320,7 @@ class ResponseParser:
         if end < 0:
             return self._need_data()
         head = bytes(buf[:end])
+        original = bytes(buf[:after])  # the key it would be remembered by: the head as sent
         del buf[:after]
         if head.count(b"\n") != head.count(b"\r\n"):  # bare LF line ends: make them CRLF
             head = head.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
@@ -290,7 +335,19 @@ class ResponseParser:
                 self._state = _SWITCHED
                 self._methods.clear()
             return InformationalResponse(status, reason, version, headers)
-        return self._final_response(status, reason, version, headers, block)
+        method = self._methods[0]
+        response = self._final_response(status, reason, version, headers, block)
+        if after <= _MAX_CACHED_HEAD_BYTES and method != "HEAD" and method != "CONNECT":
+            cache = self._cache
+            if len(cache) >= _MAX_CACHED_HEADS:
+                cache.clear()
+            cache[original] = (
+                (status, reason, version, headers, response.keep_alive, response.content_length),
+                self._state,
+                self._remaining,
+                self._after,
+            )
+        return response
 
     def _section_end(self, what: str) -> tuple[int, int]:
         """Find a head or trailer section in the buffer: the end of its last line and the
@@ -302,7 +359,7 @@ class ResponseParser:
         section ends before it.
         """
         buf = self._buf
-        limit = self.max_header_bytes
+        limit = self._max_header_bytes
         end = buf.find(b"\r\n\r\n")
         # The usual case first: a whole section within the limit, every CR and LF paired as
         # CRLF, no NUL (so no earlier bare-LF end either): byte counts, in C.
@@ -352,8 +409,8 @@ class ResponseParser:
 
     def _headers(self, block: bytes, what: str) -> Headers:
         """Check a normalized field section in one pass; its fields split lazily."""
-        if block and (n := block.count(b"\r\n") + 1) > self.max_headers:
-            raise self._fail(f"{n} {what} fields exceed {self.max_headers}")
+        if block and (n := block.count(b"\r\n") + 1) > self._max_headers:
+            raise self._fail(f"{n} {what} fields exceed {self._max_headers}")
         if not _FIELD_BLOCK.fullmatch(block):
             raise self._fail(_field_error(block, what))
         return Headers(raw=block)
@@ -382,8 +439,8 @@ class ResponseParser:
             self._state = _CHUNK_SIZE if self._chunked(codings) else _BODY_CLOSE
         elif lengths := special.get("content-length"):
             length = self._content_length(lengths)
-            if length > self.max_body_bytes:
-                raise self._fail(f"body of {length} bytes exceeds {self.max_body_bytes}")
+            if length > self._max_body_bytes:
+                raise self._fail(f"body of {length} bytes exceeds {self._max_body_bytes}")
             self._state = _BODY_LENGTH
         else:
             length = None
@@ -438,7 +495,7 @@ class ResponseParser:
     def _body_length(self) -> Data | EndOfMessage | NeedData:
         remaining = self._remaining
         if not remaining:
-            return self._end_of_message(Headers())
+            return self._end_of_message(_NO_TRAILERS)
         buf = self._buf
         if not buf:
             return self._need_data()
@@ -454,10 +511,10 @@ class ResponseParser:
     def _body_close(self) -> Data | EndOfMessage | NeedData:
         buf = self._buf
         if not buf:
-            return self._end_of_message(Headers()) if self._eof else NEED_DATA
-        room = self.max_body_bytes - self._body_bytes
+            return self._end_of_message(_NO_TRAILERS) if self._eof else NEED_DATA
+        room = self._max_body_bytes - self._body_bytes
         if room <= 0:  # tied to the first byte past the limit, whatever the split
-            raise self._fail(f"close-delimited body exceeds {self.max_body_bytes} bytes")
+            raise self._fail(f"close-delimited body exceeds {self._max_body_bytes} bytes")
         if len(buf) <= room:
             data = bytes(buf)
             buf.clear()
@@ -522,8 +579,8 @@ class ResponseParser:
                 self._state = _TRAILERS
                 return self._chunk_framing()
             self._body_bytes += size
-            if self._body_bytes > self.max_body_bytes:
-                raise self._fail(f"chunked body exceeds {self.max_body_bytes} bytes")
+            if self._body_bytes > self._max_body_bytes:
+                raise self._fail(f"chunked body exceeds {self._max_body_bytes} bytes")
             self._remaining = size
             self._state = _CHUNK_DATA
             return self._chunk_data()
@@ -533,7 +590,7 @@ class ResponseParser:
         buf = self._buf
         if buf[:1] == b"\n" or buf[:2] == b"\r\n":  # no trailer fields
             del buf[: 1 if buf[0] == 10 else 2]
-            return self._end_of_message(Headers())
+            return self._end_of_message(_NO_TRAILERS)
         if buf == b"\r" or not buf:
             return self._need_data()
         end, after = self._section_end("trailer section")
@@ -543,11 +600,11 @@ class ResponseParser:
         del buf[:after]
         if section.count(b"\n") != section.count(b"\r\n"):
             section = section.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-        return self._end_of_message(self._headers(section, "trailer"))
+        return self._end_of_message(EndOfMessage(self._headers(section, "trailer")))
 
-    def _end_of_message(self, trailers: Headers) -> EndOfMessage:
+    def _end_of_message(self, end: EndOfMessage) -> EndOfMessage:
         self._state = self._after
-        return EndOfMessage(trailers)
+        return end
 
     def __repr__(self) -> str:
         return (
