@@ -117,32 +117,44 @@ class Exchange:
         connection = self.connection
         conn = connection.conn
         loop = self.loop
+        if conn.write_queue_bytes + len(data) <= conn.max_write_queue_bytes:
+            # The usual case: the bytes fit in the queue, so nothing waits; queue them here
+            # rather than through a Send op (a fiber round trip through the loop).
+            try:
+                conn.write(data)
+                if conn.state != 0:  # not OPEN: the write aborted it (the peer reads nothing)
+                    raise conn.closed_error("send")
+            except (BrokenResourceError, ClosedResourceError) as exc:
+                self._send_failed(exc, None)
+            return
         timed_out: list[bool] = []
-        total = False
-        timer = None
-        if conn.write_queue_bytes + len(data) > loop.max_write_queue_bytes:
-            # Only a send over the queue's limit waits (for the server to read); a timer for
-            # every small one would leave a cancelled entry in the loop's heap (see `_arm`).
-            deadline, total = self._deadline()
+        # Only a send over the queue's limit waits (for the server to read); a timer for
+        # every small one would leave a cancelled entry in the loop's heap (see `_arm`).
+        deadline, total = self._deadline()
 
-            def expire() -> None:
-                timed_out.append(True)
-                connection.abort(self._timeout_error(total))
+        def expire() -> None:
+            timed_out.append(True)
+            connection.abort(self._timeout_error(total))
 
-            timer = loop.call_later(max(0.0, deadline - loop.now), expire)
+        timer = loop.call_later(max(0.0, deadline - loop.now), expire)
         try:
             yield from conn.send(data)
         except (BrokenResourceError, ClosedResourceError, Cancelled) as exc:
-            if timed_out:
-                raise self._timeout_error(total) from None
-            if isinstance(connection.error, ClientClosedError):
-                raise ClientClosedError("the client was closed") from None
-            if connection.buffered:
-                return  # the server answered already: read that answer
-            raise NetworkError(f"sending the request failed: {exc}") from exc
+            self._send_failed(exc, total if timed_out else None)
         finally:
-            if timer is not None:
-                timer.cancel()
+            timer.cancel()
+
+    def _send_failed(self, exc: BaseException, timed_out: bool | None) -> None:
+        """Raise what a failed send means (`timed_out`: the total deadline's flag, or None
+        when no timeout ended it); return if a response arrived already: read it."""
+        if timed_out is not None:
+            raise self._timeout_error(timed_out) from None
+        connection = self.connection
+        if isinstance(connection.error, ClientClosedError):
+            raise ClientClosedError("the client was closed") from None
+        if connection.buffered:
+            return  # the server answered already: read that answer
+        raise NetworkError(f"sending the request failed: {exc}") from exc
 
     def _fill(self) -> Generator[Op, Any, None]:
         """Feed the parser what arrived, waiting for it within the deadline."""
