@@ -159,9 +159,10 @@ class Exchange:
     def _fill(self) -> Generator[Op, Any, None]:
         """Feed the parser what arrived, waiting for it within the deadline."""
         connection = self.connection
-        deadline, total = self._deadline()
-        if not (yield from connection.wait(self.loop, deadline)):
-            raise self._timeout_error(total)
+        if not (connection.buffered or connection.eof or connection.lost):
+            deadline, total = self._deadline()
+            if not (yield from connection.wait(self.loop, deadline)):
+                raise self._timeout_error(total)
         if connection.buffered:
             data = connection.take()
             self.received += len(data)
@@ -176,21 +177,12 @@ class Exchange:
             raise NetworkError("the server closed the connection without responding")
         self.parser.feed_eof()
 
-    def _next_event(
-        self,
-    ) -> Generator[
-        Op, Any, proto.InformationalResponse | proto.Response | proto.Data | proto.EndOfMessage
-    ]:
-        parser = self.parser
-        while True:
-            try:
-                event = parser.next_event()
-            except proto.ProtocolError as exc:
-                raise ProtocolError(f"malformed response: {exc.message}") from exc
-            if event is not proto.NEED_DATA:
-                assert not isinstance(event, proto.NeedData)
-                return event
-            yield from self._fill()
+    def _event(self) -> Any:
+        """The parser's next event (or NEED_DATA), its errors as ours."""
+        try:
+            return self.parser.next_event()
+        except proto.ProtocolError as exc:
+            raise ProtocolError(f"malformed response: {exc.message}") from exc
 
     def read_head(self) -> Generator[Op, Any, proto.Response]:
         """Read up to the final response head (1xx heads are skipped).
@@ -201,21 +193,26 @@ class Exchange:
             ReadTimeoutError / RequestTimeoutError: the server was too slow.
         """
         while True:
-            event = yield from self._next_event()
-            if isinstance(event, proto.Response):
+            event = self._event()
+            if event is proto.NEED_DATA:
+                yield from self._fill()
+            elif isinstance(event, proto.Response):
                 self.head = event
                 return event
-            if isinstance(event, proto.InformationalResponse):
+            elif isinstance(event, proto.InformationalResponse):
                 if event.status == 101:  # RFC 9110 §15.2.2: only an answer to Upgrade
                     raise ProtocolError("101 Switching Protocols to a request without Upgrade")
-                continue  # RFC 9110 §15.2: a client ignores 1xx it does not expect
-            raise ProtocolError(f"unexpected {type(event).__name__} before the response head")
+                # RFC 9110 §15.2: a client ignores 1xx it does not expect
+            else:
+                raise ProtocolError(f"unexpected {type(event).__name__} before the response head")
 
     def read_data(self) -> Generator[Op, Any, bytes]:
         """The next piece of the body; b"" once it is complete (trailers then set)."""
         while not self.done:
-            event = yield from self._next_event()
-            if isinstance(event, proto.Data):
+            event = self._event()
+            if event is proto.NEED_DATA:
+                yield from self._fill()
+            elif isinstance(event, proto.Data):
                 if event.data:
                     return event.data
             elif isinstance(event, proto.EndOfMessage):
@@ -239,11 +236,20 @@ class Exchange:
             )
         parts: list[bytes] = []
         size = 0
-        while chunk := (yield from self.read_data()):
-            size += len(chunk)
-            if size > limit:
-                raise ResponseTooLargeError(f"response body exceeds {limit} bytes")
-            parts.append(chunk)
+        while not self.done:  # read_data's loop, without a generator per piece
+            event = self._event()
+            if event is proto.NEED_DATA:
+                yield from self._fill()
+            elif isinstance(event, proto.Data):
+                size += len(event.data)
+                if size > limit:
+                    raise ResponseTooLargeError(f"response body exceeds {limit} bytes")
+                parts.append(event.data)
+            elif isinstance(event, proto.EndOfMessage):
+                self.done = True
+                self.trailers = event.trailers
+            else:
+                raise ProtocolError(f"unexpected {type(event).__name__} in a response body")
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def reusable(self) -> bool:
