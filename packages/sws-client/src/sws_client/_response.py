@@ -77,7 +77,8 @@ class Response(_Head):
         status: the status code (a final one: 200-599).
         reason: the reason phrase as sent (may be empty).
         http_version: "1.1" or "1.0".
-        headers: the header fields (case-insensitive names, repeated ones kept).
+        headers: the header fields (case-insensitive names, repeated ones kept);
+            read-only: responses with the same head may share them.
         body: the body (b"" for HEAD, 204, 304).
         trailers: the trailer fields of a chunked body (empty otherwise).
         url: the URL this response answers (the last one, after redirects).

@@ -376,7 +376,8 @@ class Loop:
         # between the turn's stop check and the next wait, which would then sleep on.
         if self._wake_fd >= 0:
             self._wake_pending = True
-            _eventfd_write(self._wake_fd, 1)  # an error: closed in teardown, nobody to wake
+            if _eventfd_write(self._wake_fd, 1) < 0:  # closed in teardown: nobody to wake
+                self._wake_pending = False
 
     def on_loop_thread(self) -> bool:
         """Whether the caller runs on this loop's IO thread (False before `run`)."""
@@ -388,17 +389,19 @@ class Loop:
         return self._stop.begun
 
     def _wake(self) -> None:
-        """Wake the loop from another thread; one eventfd write per turn of the loop at
-        most. `_wake_pending` is set before the write and cleared when the loop takes the
-        wake-up's completion, so while it is set a write is on its way or not yet taken,
-        and the turn that takes it runs whatever was queued before this call."""
+        """Wake the loop from another thread, skipping the eventfd write while an earlier
+        one is not yet taken. `_wake_pending` is set before the write and cleared when the
+        loop takes the wake-up's completion, so while it is set a write is on its way or
+        not yet taken, and the turn that takes it runs whatever was queued before this
+        call. (Threads racing past the check may each write; `stop` always writes.)"""
         if (
             not self._wake_pending
             and self._wake_fd >= 0
             and threading.get_ident() != self._thread_id
         ):
             self._wake_pending = True
-            _eventfd_write(self._wake_fd, 1)  # an error: closed in teardown, nobody to wake
+            if _eventfd_write(self._wake_fd, 1) < 0:  # closed in teardown: nobody to wake
+                self._wake_pending = False
 
     # --- running ----------------------------------------------------------------------------
 

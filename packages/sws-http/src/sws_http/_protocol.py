@@ -6,7 +6,8 @@ Rules that hold here:
   handler may take many loop turns), later pipelined requests wait, parsed or not, in the
   parser's buffer; none is lost and none overtakes another.
 - The answers to a batch of pipelined requests handled in one pass are joined into one
-  write: an answer is held only while more requests are buffered behind it, and whatever
+  write: an answer is held only while more requests are buffered behind it (64 KiB of
+  answers at most), and whatever
   is held goes out before anything else is written (100 Continue, a stream's head, a
   101, an error answer) and before a fiber handler starts.
 - A malformed request gets the status the parser names and the connection closes after
@@ -48,6 +49,9 @@ log = logging.getLogger("sws_http")
 access_log = logging.getLogger("sws_http.access")
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+# Answers held for a batch of pipelined requests, at most: past it they are written at
+# once, so the connection's write-queue limit and its backpressure still apply.
+_MAX_HELD_BYTES: Final = 64 << 10
 _FIBERS: Final = (types.GeneratorType, types.CoroutineType)  # handler results run as fibers
 
 
@@ -60,6 +64,7 @@ class HttpProtocol:
         "_eof",
         "_looping",
         "_out",
+        "_out_bytes",
         "_request",
         "_started",
         "app",
@@ -76,6 +81,7 @@ class HttpProtocol:
         self._busy = False  # a handler is running; later requests wait
         self._looping = False  # _process is on the stack: it goes on by itself
         self._out: list[bytes] = []  # responses to pipelined requests, not yet written
+        self._out_bytes = 0  # their size: at most _MAX_HELD_BYTES
         self._eof = False  # the client has finished sending
         self._started = 0.0  # when the request being received began to arrive (0: none)
         conn.idle_timeout_s = app.keep_alive_timeout_s
@@ -177,6 +183,8 @@ class HttpProtocol:
                 conn.close()  # the client finished sending and everything is answered
         elif not self._busy:
             self._watch_slow_request()
+        else:  # a handler runs on (a fiber, a deferred answer): no longer a slow request
+            conn.idle_timeout_s = self.app.keep_alive_timeout_s
 
     def _handle(self, request: Request, body: bytes) -> None:
         path = request.path
@@ -197,8 +205,8 @@ class HttpProtocol:
             self._respond(ctx)
 
     def _run_fiber(self, ctx: Context, fiber: Any) -> Generator[Op, Any, None]:
-        if self._out:
-            self._flush()  # the answers to the requests before this one go first
+        if self._out:  # _process flushes before a fiber's first step; this only guards it
+            self._flush()
         try:
             if inspect.iscoroutine(fiber):
                 yield from fiber.__await__()
@@ -259,14 +267,12 @@ class HttpProtocol:
             self._answer_500(ctx)
             return
         data = head if request.method == "HEAD" or status == 204 or status == 304 else head + body
-        if keep_alive and self._looping and self.parser.buffered:
+        held = self._out_bytes + len(data)
+        if keep_alive and self._looping and self.parser.buffered and held <= _MAX_HELD_BYTES:
             self._out.append(data)  # more requests wait: answer them all in one write
+            self._out_bytes = held
         else:
-            if self._out:
-                self._out.append(data)
-                data = b"".join(self._out)
-                self._out.clear()
-            conn.write(data)
+            self._write(data)
         if self.app.access_log:
             access_log.info(
                 '%s "%s %s HTTP/%s" %d %d',
@@ -328,12 +334,14 @@ class HttpProtocol:
             self._out.append(data)
             data = b"".join(self._out)
             self._out.clear()
+            self._out_bytes = 0
         self.conn.write(data)
 
     def _flush(self) -> None:
         """Write the responses held for pipelined requests (unless the connection closed)."""
         data = b"".join(self._out)
         self._out.clear()
+        self._out_bytes = 0
         if self.conn.state == 0:
             self.conn.write(data)
 

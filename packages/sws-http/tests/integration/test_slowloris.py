@@ -5,11 +5,12 @@ from __future__ import annotations
 import resource
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 import pytest
 
+from sws_core import Op, sleep
 from sws_http import Context, Server
 
 pytestmark = pytest.mark.integration
@@ -100,3 +101,28 @@ def test_a_fast_request_after_a_slow_start_is_served(serve: Callable[..., Any]) 
         while chunk := sock.recv(4096):
             data += chunk
     assert data.startswith(b"HTTP/1.1 200 ")
+
+
+def test_a_handler_running_past_the_request_timeout_still_answers(
+    serve: Callable[..., Any],
+) -> None:
+    # A request that arrived in pieces is under the slow-request timeout until it is
+    # whole; once its handler runs, the connection waits for it like any other.
+    app = Server(request_timeout_s=TIMEOUT_S)
+
+    @app.post("/slow")
+    def slow(ctx: Context) -> Generator[Op, Any, None]:
+        yield from sleep(4 * TIMEOUT_S)
+        ctx.text(f"got {len(ctx.body)}")
+
+    port = serve(app).port
+    with socket.create_connection(("127.0.0.1", port), timeout=WAIT_S) as sock:
+        sock.sendall(b"POST /slow HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nab")
+        time.sleep(TIMEOUT_S / 5)
+        sock.sendall(b"cd")
+        reply = b""
+        while not reply.endswith(b"got 4"):
+            chunk = sock.recv(4096)
+            assert chunk, f"closed before the answer: {reply!r}"
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.1 200 ")

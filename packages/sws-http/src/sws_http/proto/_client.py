@@ -137,7 +137,8 @@ class Response:
         status: the status code.
         reason: the reason phrase, as sent (latin-1 text; may be empty).
         http_version: "1.1" or "1.0" (a higher 1.x minor version reads as "1.1").
-        headers: every header field.
+        headers: every header field. Responses whose heads are byte for byte the same
+            may share one `Headers`: read it, never change it.
         keep_alive: whether the connection may carry another request after this response.
         content_length: the body's length when the head decides it: 0 for a response
             without a body (to HEAD, 204, 304, 2xx to CONNECT), the Content-Length value,
