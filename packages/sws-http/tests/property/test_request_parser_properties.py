@@ -255,6 +255,17 @@ cut_lists = st.lists(st.integers(0, 10_000), max_size=12)
 # --- (a) the same events however the input is split ---------------------------------------------
 
 
+# Limits small enough for generated requests to cross them, at any byte.
+small_limits = st.fixed_dictionaries(
+    {
+        "max_header_bytes": st.integers(20, 200),
+        "max_headers": st.integers(1, 6),
+        "max_target_bytes": st.integers(1, 40),
+        "max_body_bytes": st.integers(0, 80),
+    }
+)
+
+
 @given(streams(), cut_lists)
 def test_valid_stream_any_split(stream: tuple[bytes, list[Event]], cuts: list[int]) -> None:
     data, expected = stream
@@ -280,15 +291,9 @@ def test_bad_stream_same_events_and_error_any_split(data: st.DataObject, cuts: l
 
 @given(st.data(), cut_lists)
 def test_small_limits_same_verdict_any_split(data: st.DataObject, cuts: list[int]) -> None:
-    # Limits small enough for generated requests to cross them, at any byte.
     # Valid streams only: a bare CR at max_header_bytes is a known split dependence (see the
     # xfail in tests/unit/test_request_parser.py).
-    limits = {
-        "max_header_bytes": data.draw(st.integers(20, 200)),
-        "max_headers": data.draw(st.integers(1, 6)),
-        "max_target_bytes": data.draw(st.integers(1, 40)),
-        "max_body_bytes": data.draw(st.integers(0, 80)),
-    }
+    limits = data.draw(small_limits)
     stream, _ = data.draw(streams())
     at_once = run([stream], **limits)
     assert run(split_at(stream, cuts), **limits) == at_once
@@ -298,12 +303,7 @@ def test_small_limits_same_verdict_any_split(data: st.DataObject, cuts: list[int
 def test_remembered_heads_parse_as_the_first_time(data: st.DataObject, cuts: list[int]) -> None:
     # The parser remembers heads it accepted, per set of limits: a head met again must give
     # the same events, and a head accepted under loose limits must still fail tight ones.
-    limits = {
-        "max_header_bytes": data.draw(st.integers(20, 200)),
-        "max_headers": data.draw(st.integers(1, 6)),
-        "max_target_bytes": data.draw(st.integers(1, 40)),
-        "max_body_bytes": data.draw(st.integers(0, 80)),
-    }
+    limits = data.draw(small_limits)
     stream, expected = data.draw(streams())
     _request._head_caches.clear()
     first_tight = run([stream], **limits)

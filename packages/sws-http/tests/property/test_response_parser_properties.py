@@ -262,6 +262,16 @@ cut_lists = st.lists(st.integers(0, 10_000), max_size=12)
 # --- (a) the same events however the input is split ---------------------------------------------
 
 
+# Limits small enough for generated responses to cross them, at any byte.
+small_limits = st.fixed_dictionaries(
+    {
+        "max_header_bytes": st.integers(10, 200),
+        "max_headers": st.integers(0, 6),
+        "max_body_bytes": st.integers(0, 80),
+    }
+)
+
+
 @given(streams(), cut_lists)
 def test_valid_stream_any_split(
     stream: tuple[bytes, list[str], list[Event]], cuts: list[int]
@@ -290,11 +300,7 @@ def test_bad_stream_same_events_and_error_any_split(data: st.DataObject, cuts: l
 
 @given(st.data(), cut_lists)
 def test_small_limits_same_verdict_any_split(data: st.DataObject, cuts: list[int]) -> None:
-    limits = {
-        "max_header_bytes": data.draw(st.integers(10, 200)),
-        "max_headers": data.draw(st.integers(0, 6)),
-        "max_body_bytes": data.draw(st.integers(0, 80)),
-    }
+    limits = data.draw(small_limits)
     stream, sent, _ = data.draw(streams())
     if data.draw(st.booleans()):
         stream = data.draw(mutated(stream))
@@ -306,11 +312,7 @@ def test_small_limits_same_verdict_any_split(data: st.DataObject, cuts: list[int
 def test_remembered_heads_parse_as_the_first_time(data: st.DataObject, cuts: list[int]) -> None:
     # Final response heads are remembered per set of limits: met again they must give the
     # same events, and one accepted under loose limits must still fail tight ones.
-    limits = {
-        "max_header_bytes": data.draw(st.integers(10, 200)),
-        "max_headers": data.draw(st.integers(0, 6)),
-        "max_body_bytes": data.draw(st.integers(0, 80)),
-    }
+    limits = data.draw(small_limits)
     stream, sent, expected = data.draw(streams())
     _response_parser._head_caches.clear()
     first_tight = run([stream], sent, **limits)

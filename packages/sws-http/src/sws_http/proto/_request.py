@@ -19,7 +19,7 @@ unit is only searched for in bytes not already searched.
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import Any, Final
 
 from sws_http.proto._errors import ProtocolError
 from sws_http.proto._events import NEED_DATA, Data, EndOfMessage, Headers, NeedData, Request
@@ -74,11 +74,49 @@ _ABSOLUTE = re.compile(rb"[A-Za-z][A-Za-z0-9+\-.]*://([^/?#]*)(.*)", re.DOTALL)
 _MAX_CACHED_HEAD_BYTES: Final = 2048
 _MAX_CACHED_HEADS: Final = 512
 _RequestArgs = tuple[str, str, str, str, str, Headers, str, bool, int | None, bool, bool]
-_head_caches: dict[tuple[int, int, int, int], dict[bytes, _RequestArgs]] = {}
+_head_caches: dict[tuple[int, ...], dict[bytes, _RequestArgs]] = {}
 _NO_TRAILERS: Final = EndOfMessage(Headers([]))
 
 
-class RequestParser:
+class Limits:
+    """A parser's limits, read-only: what it parsed is remembered per set of limits (a
+    limit can turn an accepted head into an error), so they cannot change afterwards.
+    `_cache` is the table of heads remembered under them (see `head_table`)."""
+
+    __slots__ = ("_cache", "_max_body_bytes", "_max_header_bytes", "_max_headers")
+
+    _cache: dict[bytes, Any]
+
+    def __init__(self, max_header_bytes: int, max_headers: int, max_body_bytes: int) -> None:
+        self._max_header_bytes = max_header_bytes
+        self._max_headers = max_headers
+        self._max_body_bytes = max_body_bytes
+
+    @property
+    def max_header_bytes(self) -> int:
+        """The limit on a head (first line + fields), or a trailer section."""
+        return self._max_header_bytes
+
+    @property
+    def max_headers(self) -> int:
+        """The limit on the fields of a head, or of a trailer section."""
+        return self._max_headers
+
+    @property
+    def max_body_bytes(self) -> int:
+        """The limit on a body's total length."""
+        return self._max_body_bytes
+
+
+def head_table(tables: dict[tuple[int, ...], dict[bytes, Any]], limits: tuple[int, ...]) -> Any:
+    """The table of heads remembered under `limits`, made on first use."""
+    table = tables.get(limits)
+    if table is None:
+        table = tables.setdefault(limits, {})
+    return table
+
+
+class RequestParser(Limits):
     """Parse the requests of one connection, in order (pipelining included).
 
     Args:
@@ -91,13 +129,9 @@ class RequestParser:
     __slots__ = (
         "_body_bytes",
         "_buf",
-        "_cache",
         "_empty_lines",
         "_eof",
         "_error",
-        "_max_body_bytes",
-        "_max_header_bytes",
-        "_max_headers",
         "_max_target_bytes",
         "_remaining",
         "_request",
@@ -113,10 +147,8 @@ class RequestParser:
         max_target_bytes: int = DEFAULT_MAX_TARGET_BYTES,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
-        self._max_header_bytes = max_header_bytes
-        self._max_headers = max_headers
+        super().__init__(max_header_bytes, max_headers, max_body_bytes)
         self._max_target_bytes = max_target_bytes
-        self._max_body_bytes = max_body_bytes
         self._buf = bytearray()
         self._state = _HEAD
         self._remaining = 0  # body or chunk bytes still to come
@@ -127,30 +159,12 @@ class RequestParser:
         self._eof = False  # the peer has closed its side
         self._valid_host = ""  # the last Host value found valid
         limits = (max_header_bytes, max_headers, max_target_bytes, max_body_bytes)
-        cache = _head_caches.get(limits)
-        if cache is None:
-            cache = _head_caches.setdefault(limits, {})
-        self._cache = cache
-
-    @property
-    def max_header_bytes(self) -> int:
-        """The limit on request line + fields (431 past it)."""
-        return self._max_header_bytes
-
-    @property
-    def max_headers(self) -> int:
-        """The limit on the number of fields (431 past it)."""
-        return self._max_headers
+        self._cache = head_table(_head_caches, limits)
 
     @property
     def max_target_bytes(self) -> int:
         """The limit on the request-target (414 past it)."""
         return self._max_target_bytes
-
-    @property
-    def max_body_bytes(self) -> int:
-        """The limit on a body's total length (413 past it)."""
-        return self._max_body_bytes
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:
         """Add received bytes (after a non-keep-alive request they are ignored)."""

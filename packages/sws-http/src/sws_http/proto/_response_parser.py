@@ -67,6 +67,8 @@ from sws_http.proto._request import (
     _TOKEN,
     DEFAULT_MAX_HEADER_BYTES,
     DEFAULT_MAX_HEADERS,
+    Limits,
+    head_table,
 )
 
 # Limits (units in the names). The head limits are the request parser's: node applies its
@@ -85,7 +87,7 @@ _STATUS: Final = 502  # every error's status_hint
 # split, read-only Headers. Bounded: cleared when full.
 _MAX_CACHED_HEAD_BYTES: Final = 2048
 _MAX_CACHED_HEADS: Final = 256
-_head_caches: dict[tuple[int, int, int], dict[bytes, tuple[Any, int, int, int]]] = {}
+_head_caches: dict[tuple[int, ...], dict[bytes, tuple[Any, int, int, int]]] = {}
 _NO_TRAILERS: Final = EndOfMessage(Headers([]))
 
 (
@@ -140,7 +142,7 @@ def _field_error(block: bytes, what: str) -> str:
     raise AssertionError("_FIELD_BLOCK refused a section with valid fields")
 
 
-class ResponseParser:
+class ResponseParser(Limits):
     """Parse the responses of one connection, in order, for the requests the caller sends.
 
     Args:
@@ -153,12 +155,8 @@ class ResponseParser:
         "_after",
         "_body_bytes",
         "_buf",
-        "_cache",
         "_eof",
         "_error",
-        "_max_body_bytes",
-        "_max_header_bytes",
-        "_max_headers",
         "_methods",
         "_remaining",
         "_state",
@@ -171,14 +169,8 @@ class ResponseParser:
         max_headers: int = DEFAULT_MAX_HEADERS,
         max_body_bytes: int = DEFAULT_MAX_RESPONSE_BODY_BYTES,
     ) -> None:
-        self._max_header_bytes = max_header_bytes
-        self._max_headers = max_headers
-        self._max_body_bytes = max_body_bytes
-        limits = (max_header_bytes, max_headers, max_body_bytes)
-        cache = _head_caches.get(limits)
-        if cache is None:
-            cache = _head_caches.setdefault(limits, {})
-        self._cache = cache
+        super().__init__(max_header_bytes, max_headers, max_body_bytes)
+        self._cache = head_table(_head_caches, (max_header_bytes, max_headers, max_body_bytes))
         self._buf = bytearray()
         self._state = _HEAD
         self._methods: deque[str] = deque()  # methods of the requests awaiting a response
@@ -187,21 +179,6 @@ class ResponseParser:
         self._body_bytes = 0  # body bytes of the current response so far
         self._error: ProtocolError | None = None
         self._eof = False  # the peer has closed its side
-
-    @property
-    def max_header_bytes(self) -> int:
-        """The limit on a head (status line + fields) or a trailer section."""
-        return self._max_header_bytes
-
-    @property
-    def max_headers(self) -> int:
-        """The limit on the fields of a head or a trailer section."""
-        return self._max_headers
-
-    @property
-    def max_body_bytes(self) -> int:
-        """The limit on a body's total length."""
-        return self._max_body_bytes
 
     def expect(self, method: str) -> None:
         """Announce a request sent on this connection: the next response not yet claimed
