@@ -7,9 +7,8 @@ Rules that hold here:
   parser's buffer; none is lost and none overtakes another.
 - The answers to a batch of pipelined requests handled in one pass are joined into one
   write: an answer is held only while more requests are buffered behind it (64 KiB of
-  answers at most), and whatever
-  is held goes out before anything else is written (100 Continue, a stream's head, a
-  101, an error answer) and before a fiber handler starts.
+  answers at most), and whatever is held goes out before anything else is written (100
+  Continue, a stream's head, a 101, an error answer) and before a fiber handler starts.
 - A malformed request gets the status the parser names and the connection closes after
   it (the bytes after a broken request cannot be trusted to be framed right).
 - A handler's exception is logged and answered with a generic 500: no traceback, no
