@@ -192,6 +192,8 @@ class Exchange:
             NetworkError: the connection closed or broke before the response.
             ReadTimeoutError / RequestTimeoutError: the server was too slow.
         """
+        if not self.parser.buffered:  # the usual case: nothing yet, the parser would say so
+            yield from self._fill()
         while True:
             event = self._event()
             if event is proto.NEED_DATA:
