@@ -108,13 +108,17 @@ class DnsTestServer:
     Args:
         zone: name -> record lines ("[ttl] TYPE rdata").
         behaviours: name -> `Behaviour`.
+        host: the loopback address to serve on (127.0.0.1 or ::1).
     """
 
     def __init__(
         self,
         zone: Mapping[str, list[str]],
         behaviours: Mapping[str, Behaviour] | None = None,
+        host: str = HOST,
     ) -> None:
+        self.host = host
+        self._family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._records = _parse_zone(zone)
         self._behaviours = {_fold(n): b for n, b in (behaviours or {}).items()}
         self._used: Counter[str] = Counter()
@@ -136,13 +140,13 @@ class DnsTestServer:
     @property
     def address(self) -> tuple[str, int]:
         """(host, port) of both the UDP and the TCP socket."""
-        return (HOST, self.port)
+        return (self.host, self.port)
 
     def start(self) -> None:
         """Bind UDP and TCP on one free port and start the thread."""
         self._udp, self._tcp = self._bind_pair()
-        self._decoy = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._decoy.bind((HOST, 0))
+        self._decoy = socket.socket(self._family, socket.SOCK_DGRAM)
+        self._decoy.bind((self.host, 0))
         self._wake_r, self._wake_w = socket.socketpair()
         self._sockets = [self._udp, self._tcp, self._decoy, self._wake_r, self._wake_w]
         for sock in self._sockets:
@@ -156,13 +160,13 @@ class DnsTestServer:
 
     def _bind_pair(self) -> tuple[socket.socket, socket.socket]:
         for _ in range(50):  # the TCP port may be taken when the UDP one is free
-            udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            udp.bind((HOST, 0))
+            udp = socket.socket(self._family, socket.SOCK_DGRAM)
+            udp.bind((self.host, 0))
             port = udp.getsockname()[1]
-            tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            tcp = socket.socket(self._family, socket.SOCK_STREAM)
             tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
-                tcp.bind((HOST, port))
+                tcp.bind((self.host, port))
             except OSError:
                 udp.close()
                 tcp.close()
@@ -202,7 +206,7 @@ class DnsTestServer:
 
     def __repr__(self) -> str:
         state = "running" if self._thread else "stopped"
-        return f"<DnsTestServer {HOST}:{self.port} {state} queries={len(self.log)}>"
+        return f"<DnsTestServer {self.host}:{self.port} {state} queries={len(self.log)}>"
 
     # --- what tests read ----------------------------------------------------------------
 

@@ -200,8 +200,8 @@ def ask_nameservers(
             plan.refused(index)
             continue
         except (OSError, ValueError):
-            # Unreachable network, no fd left, an address the ring cannot take (a scoped
-            # IPv6 one): this server is no use for this try; the next may be.
+            # Unreachable network, no fd left, a zone naming no interface ("fe80::1%eth9"):
+            # this server is no use for this try; the next may be.
             tally.refused += 1
             continue
         if answer.outcome in _FINAL:

@@ -45,8 +45,12 @@ def dns_server(dnsserver: Any) -> Iterator[Callable[..., Any]]:
     """Start scripted DNS servers for the test; stop them all at teardown."""
     servers: list[Any] = []
 
-    def start(zone: Mapping[str, list[str]], behaviours: Mapping[str, Any] | None = None) -> Any:
-        server = dnsserver.DnsTestServer(zone, behaviours)
+    def start(
+        zone: Mapping[str, list[str]],
+        behaviours: Mapping[str, Any] | None = None,
+        host: str = "127.0.0.1",
+    ) -> Any:
+        server = dnsserver.DnsTestServer(zone, behaviours, host)
         server.start()
         servers.append(server)
         return server

@@ -345,6 +345,48 @@ def test_rotate_starts_each_question_at_the_next_server(
     assert a_queries(second) == ["v4.test"]
 
 
+def loopback_zone() -> str | None:
+    """The loopback interface's name, if it has IPv6 (::1) on this machine."""
+    try:
+        probe = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        try:
+            probe.bind(("::1", 0))
+        finally:
+            probe.close()
+        return socket.if_indextoname(socket.if_nametoindex("lo"))
+    except OSError:
+        return None
+
+
+@pytest.mark.skipif(loopback_zone() is None, reason="no IPv6 loopback interface named lo")
+def test_a_nameserver_with_an_ipv6_zone_is_asked_over_udp_and_tcp(
+    dns_server: Start, dnsserver: Any, dns_resolver: Start, sws_loop: Start
+) -> None:
+    # resolv.conf may name a link-local nameserver with its zone ("fe80::1%eth0"); ::1 on
+    # the loopback interface takes the same path (the kernel ignores its scope id).
+    server = dns_server(ZONE, {"a.test": dnsserver.Behaviour(truncate=True)}, host="::1")
+    for zone in (loopback_zone(), str(socket.if_nametoindex("lo"))):
+        resolver = dns_resolver((f"::1%{zone}", server.port))
+        assert sws_loop().run(lookup(resolver, "a.test", family=socket.AF_INET)) == [
+            "10.0.0.1",
+            "10.0.0.2",
+        ]
+        stats = resolver.statistics()
+        assert (stats.udp_queries, stats.tcp_queries) == (1, 1)
+
+
+def test_a_nameserver_zone_naming_no_interface_is_no_use(
+    dns_server: Start, dns_resolver: Start, sws_loop: Start
+) -> None:
+    healthy = dns_server(ZONE)
+    resolver = dns_resolver(("fe80::1%no-such-if0", 53), healthy)
+    assert sws_loop().run(lookup(resolver, "a.test", family=socket.AF_INET)) == [
+        "10.0.0.1",
+        "10.0.0.2",
+    ]
+    assert resolver.statistics().refused == 1
+
+
 # --- truncation and anti-spoofing -----------------------------------------------------------
 
 

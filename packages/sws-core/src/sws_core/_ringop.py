@@ -23,6 +23,7 @@ are dropped.
 from __future__ import annotations
 
 import socket
+import struct
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,11 @@ if TYPE_CHECKING:
     from sws_core._ops import Op
 
 DEFAULT_MAX_DATAGRAM_BYTES = 65535  # the largest UDP payload over IPv4
+_SCOPE_ID = struct.Struct("=I")  # sockaddr_in6's last field
+
+
+def _scope_id(addr: bytes) -> int:
+    return int(_SCOPE_ID.unpack_from(addr, 24)[0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,11 +88,12 @@ class Datagram:
             sock.close()
 
     Args:
-        host / port: the peer, a numeric IPv4 or IPv6 address; only its datagrams arrive.
+        host / port: the peer, a numeric IPv4 or IPv6 address (with its zone, as in
+            "fe80::1%eth0", where one is needed); only its datagrams arrive.
         max_datagram_bytes: the receive buffer (larger datagrams are truncated).
 
     Raises:
-        ValueError: `host` is not a numeric address.
+        ValueError: `host` is not a numeric address, or names no interface as its zone.
         OSError: the socket could not be made (EMFILE, say).
     """
 
@@ -96,10 +103,14 @@ class Datagram:
         self, host: str, port: int, *, max_datagram_bytes: int = DEFAULT_MAX_DATAGRAM_BYTES
     ) -> None:
         addr = sockaddr(host, port)  # ValueError for names: resolve first
-        family = socket.AF_INET6 if len(addr) > 16 else socket.AF_INET
+        if len(addr) > 16:  # IPv6, and its zone ("fe80::1%eth0") as the scope id
+            family = socket.AF_INET6
+            peer: tuple[Any, ...] = (host.partition("%")[0], port, 0, _scope_id(addr))
+        else:
+            family, peer = socket.AF_INET, (host, port)
         self._sock = socket.socket(family, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
         try:
-            self._sock.connect((host, port))  # no IO: sets the peer and a fresh local port
+            self._sock.connect(peer)  # no IO: sets the peer and a fresh local port
         except OSError:
             self._sock.close()
             raise

@@ -117,7 +117,7 @@ from uring._prep import (
 from uring._probe import fast_setup_flags, kernel_release, setup_flag_support
 from uring._register import Probe
 from uring._ring import DEFAULT_ENTRIES, Cqe, Ring
-from uring._sockaddr import SOCKADDR_STORAGE_SIZE, parse_sockaddr, sockaddr
+from uring._sockaddr import SOCKADDR_STORAGE_SIZE, parse_sockaddr, sockaddr, zone_index
 from uring._syscall import IoUringUnavailableError, KernelTimespec
 
 __all__ = [
@@ -228,4 +228,5 @@ __all__ = [
     "sqe_set_buf_group",
     "sqe_set_data64",
     "sqe_set_flags",
+    "zone_index",
 ]

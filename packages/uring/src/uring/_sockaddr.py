@@ -22,14 +22,18 @@ def sockaddr(host: str, port: int, *, flowinfo: int = 0, scope_id: int = 0) -> b
     """Encode a numeric IPv4 or IPv6 address and a port as a `struct sockaddr_in(6)`.
 
     Args:
-        host: a numeric address ("127.0.0.1", "::1"); names are not resolved here.
+        host: a numeric address ("127.0.0.1", "::1"); names are not resolved here. An
+            IPv6 address may carry its zone ("fe80::1%eth0", "fe80::1%2", RFC 4007 §11):
+            an interface name or index, which becomes the scope id.
         port: 0-65535.
+        flowinfo / scope_id: the IPv6 fields (a zone in `host` overrides `scope_id`).
 
     Returns:
         The bytes to pass as `addr` (and their length as `addrlen`).
 
     Raises:
-        ValueError: `host` is not a numeric IPv4 or IPv6 address, or `port` is out of range.
+        ValueError: `host` is not a numeric IPv4 or IPv6 address, names an interface
+            that does not exist, or `port` is out of range.
     """
     if not 0 <= port <= 0xFFFF:
         raise ValueError(f"port {port} is out of range 0-65535")
@@ -38,11 +42,28 @@ def sockaddr(host: str, port: int, *, flowinfo: int = 0, scope_id: int = 0) -> b
         return _IN.pack(socket.AF_INET, packed_port, socket.inet_pton(socket.AF_INET, host))
     except OSError:
         pass
+    address, percent, zone = host.partition("%")
     try:
-        raw = socket.inet_pton(socket.AF_INET6, host)
+        raw = socket.inet_pton(socket.AF_INET6, address)
     except OSError:
         raise ValueError(f"{host!r} is not a numeric IPv4 or IPv6 address") from None
+    if percent:
+        scope_id = zone_index(zone)
     return _IN6.pack(socket.AF_INET6, packed_port, flowinfo, raw, scope_id)
+
+
+def zone_index(zone: str) -> int:
+    """The interface index an IPv6 zone names: "eth0" (its index), or "2" as it is.
+
+    Raises:
+        ValueError: no interface has that name, or the zone is empty.
+    """
+    if zone.isascii() and zone.isdigit():
+        return int(zone)
+    try:
+        return socket.if_nametoindex(zone)
+    except (OSError, ValueError):
+        raise ValueError(f"no network interface {zone!r} for an IPv6 zone") from None
 
 
 def parse_sockaddr(buf: bytes | bytearray | memoryview) -> tuple[str, int]:

@@ -72,13 +72,28 @@ def test_ipv6_flowinfo_and_scope_id_are_host_order() -> None:
     assert encoded == sockaddr_in6(b"\x00\x09", 0x12345, raw, 3)
 
 
+def test_an_ipv6_zone_becomes_the_scope_id() -> None:
+    raw = socket.inet_pton(socket.AF_INET6, "fe80::1")
+    assert uring.sockaddr("fe80::1%7", 53) == sockaddr_in6(b"\x00\x35", 0, raw, 7)
+    lo = socket.if_nametoindex("lo")
+    assert uring.sockaddr("fe80::1%lo", 53, scope_id=9) == sockaddr_in6(b"\x00\x35", 0, raw, lo)
+    assert uring.zone_index("lo") == lo
+    assert uring.zone_index("12") == 12
+
+
+@pytest.mark.parametrize("zone", ["no-such-if0", "", "\u00e9th0"])
+def test_a_zone_naming_no_interface_is_a_value_error(zone: str) -> None:
+    with pytest.raises(ValueError, match="no network interface"):
+        uring.sockaddr(f"fe80::1%{zone}", 53)
+
+
 def test_storage_size_is_sockaddr_storage() -> None:
     assert uring.SOCKADDR_STORAGE_SIZE == 128
 
 
 @pytest.mark.parametrize(
     "host",
-    ["localhost", "", "1.2.3", "256.1.1.1", "1.2.3.4 ", "::g", "1::2::3", "fe80::1%lo"],
+    ["localhost", "", "1.2.3", "256.1.1.1", "1.2.3.4 ", "::g", "1::2::3", "1.2.3.4%lo", "%1"],
 )
 def test_non_numeric_or_malformed_hosts_are_a_value_error(host: str) -> None:
     with pytest.raises(ValueError, match="not a numeric IPv4 or IPv6 address"):
