@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -49,20 +48,25 @@ from harness import (
     BenchError,
     Benchmark,
     Case,
+    Cell,
     Competitor,
+    Measure,
     Options,
-    Results,
-    format_rows,
     free_port,
     make_parser,
     measure_job,
+    median_of,
+    median_stats,
     options_from_args,
+    ratio_cell,
     read_proc_stat,
     report,
     run_benchmark,
-    runs_by_case,
     spawn,
+    stats_ratio,
+    stats_table,
     stop_process,
+    value_cell,
     wait_for_port,
 )
 
@@ -192,44 +196,19 @@ def usable_competitors(url: str, options: Options, sws_style: str) -> tuple[Comp
     return tuple(chosen)
 
 
-def medians(results: Results) -> dict[tuple[str, str], dict[str, float]]:
-    """Per (case, competitor): median req/s, client CPU us/req and share of cpu0 busy."""
-    return {
-        key: {
-            "req_s": statistics.median(r.ops_per_s for r in runs),
-            "cpu_us": statistics.median(r.cpu_us_per_op for r in runs),
-            "busy": statistics.median(r.cpu_s / r.seconds for r in runs),
-        }
-        for key, runs in runs_by_case(results).items()
-    }
-
-
-def case_table(results: Results, stats: dict[tuple[str, str], dict[str, float]]) -> str:
-    header = (
-        "case",
-        "competitor",
-        "req/s",
-        "client cpu us/req",
-        "req/s vs aiohttp",
-        "cpu/req vs aiohttp",
-        "client busy",
-    )
-    rows: list[tuple[str, ...]] = [header]
-    for s in results.summaries:
-        m = stats[(s.case, s.competitor)]
-        ref = stats.get((s.case, REFERENCE))
-        rows.append(
-            (
-                s.case,
-                s.competitor,
-                f"{m['req_s']:,.0f}",
-                f"{m['cpu_us']:.1f}",
-                f"{m['req_s'] / ref['req_s']:.2f}" if ref else "-",
-                f"{m['cpu_us'] / ref['cpu_us']:.2f}" if ref and ref["cpu_us"] else "-",
-                f"{m['busy']:.0%}",
-            )
-        )
-    return format_rows(rows)
+# Per (case, competitor): median req/s, client CPU us/req and share of cpu0 busy.
+MEASURES: dict[str, Measure] = {
+    "req_s": median_of(lambda r: r.ops_per_s),
+    "cpu_us": median_of(lambda r: r.cpu_us_per_op),
+    "busy": median_of(lambda r: r.cpu_s / r.seconds),
+}
+COLUMNS: tuple[tuple[str, Cell], ...] = (
+    ("req/s", value_cell("req_s", ",.0f")),
+    ("client cpu us/req", value_cell("cpu_us", ".1f")),
+    ("req/s vs aiohttp", ratio_cell("req_s")),
+    ("cpu/req vs aiohttp", ratio_cell("cpu_us")),
+    ("client busy", value_cell("busy", ".0%")),
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -271,17 +250,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"client: {e}", file=sys.stderr)
             return 2
     report(results, options.out_dir)
-    stats = medians(results)
+    stats = median_stats(results, MEASURES)
     print()
-    print(case_table(results, stats))
+    print(stats_table(results, stats, REFERENCE, COLUMNS))
     requests = sum(r.ops for r in results.runs)
     nginx_s = (after.cpu_ticks - before.cpu_ticks) / CLK_TCK
     print(
         f"nginx (cpu1): {nginx_s:.1f} s CPU over the rounds, "
         f"{nginx_s / requests * 1e6:.1f} us per counted request (warm-ups included)"
     )
-    mine, ref = stats.get((CONCURRENT, MEASURED)), stats.get((CONCURRENT, REFERENCE))
-    shown = f"{mine['req_s'] / ref['req_s']:.2f}" if mine and ref else "n/a (no runs)"
+    shown = stats_ratio(stats, CONCURRENT, MEASURED, REFERENCE, "req_s")
     print(f"client req/s ratio sws/aiohttp: {shown}")
     return 0 if results.complete else 1
 

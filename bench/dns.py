@@ -36,7 +36,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import select
-import statistics
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -50,19 +49,24 @@ from harness import (
     BenchError,
     Benchmark,
     Case,
+    Cell,
     Competitor,
+    Measure,
     Options,
-    Results,
-    format_rows,
     make_parser,
     measure_job,
+    median_of,
+    median_stats,
     options_from_args,
+    ratio_cell,
     read_proc_stat,
     report,
     run_benchmark,
-    runs_by_case,
     spawn,
+    stats_ratio,
+    stats_table,
     stop_process,
+    value_cell,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -164,44 +168,19 @@ def usable_competitors(port: int, options: Options) -> tuple[Competitor, ...]:
     return tuple(competitors(port, options.seconds, warmup_s))
 
 
-def medians(results: Results) -> dict[tuple[str, str], dict[str, float]]:
-    """Per (case, competitor): median lookups/s, CPU us/lookup and share of cpu0 busy."""
-    return {
-        key: {
-            "lookups_s": statistics.median(r.ops_per_s for r in runs),
-            "cpu_us": statistics.median(r.cpu_us_per_op for r in runs),
-            "busy": statistics.median(r.cpu_s / r.seconds for r in runs),
-        }
-        for key, runs in runs_by_case(results).items()
-    }
-
-
-def case_table(results: Results, stats: dict[tuple[str, str], dict[str, float]]) -> str:
-    header = (
-        "case",
-        "competitor",
-        "lookups/s",
-        "cpu us/lookup",
-        "lookups/s vs aiodns",
-        "cpu/lookup vs aiodns",
-        "resolver busy",
-    )
-    rows: list[tuple[str, ...]] = [header]
-    for s in results.summaries:
-        m = stats[(s.case, s.competitor)]
-        ref = stats.get((s.case, REFERENCE))
-        rows.append(
-            (
-                s.case,
-                s.competitor,
-                f"{m['lookups_s']:,.0f}",
-                f"{m['cpu_us']:.2f}",
-                f"{m['lookups_s'] / ref['lookups_s']:.2f}" if ref else "-",
-                f"{m['cpu_us'] / ref['cpu_us']:.2f}" if ref and ref["cpu_us"] else "-",
-                f"{m['busy']:.0%}",
-            )
-        )
-    return format_rows(rows)
+# Per (case, competitor): median lookups/s, CPU us/lookup and share of cpu0 busy.
+MEASURES: dict[str, Measure] = {
+    "lookups_s": median_of(lambda r: r.ops_per_s),
+    "cpu_us": median_of(lambda r: r.cpu_us_per_op),
+    "busy": median_of(lambda r: r.cpu_s / r.seconds),
+}
+COLUMNS: tuple[tuple[str, Cell], ...] = (
+    ("lookups/s", value_cell("lookups_s", ",.0f")),
+    ("cpu us/lookup", value_cell("cpu_us", ".2f")),
+    ("lookups/s vs aiodns", ratio_cell("lookups_s")),
+    ("cpu/lookup vs aiodns", ratio_cell("cpu_us")),
+    ("resolver busy", value_cell("busy", ".0%")),
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -231,17 +210,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dns: {e}", file=sys.stderr)
         return 2
     report(results, options.out_dir)
-    stats = medians(results)
+    stats = median_stats(results, MEASURES)
     print()
-    print(case_table(results, stats))
+    print(stats_table(results, stats, REFERENCE, COLUMNS))
     responder_s = (after.cpu_ticks - before.cpu_ticks) / CLK_TCK
     if queries:
         print(
             f"responder (cpu1): {queries:,} queries, {responder_s:.1f} s CPU over the rounds "
             f"(about {responder_s / queries * 1e6:.1f} us per query)"
         )
-    mine, ref = stats.get((UNCACHED, MEASURED)), stats.get((UNCACHED, REFERENCE))
-    shown = f"{mine['lookups_s'] / ref['lookups_s']:.2f}" if mine and ref else "n/a (no runs)"
+    shown = stats_ratio(stats, UNCACHED, MEASURED, REFERENCE, "lookups_s")
     print(f"dns uncached lookups/s ratio sws/aiodns: {shown}")
     return 0 if results.complete else 1
 

@@ -414,6 +414,73 @@ def runs_by_case(results: Results) -> dict[tuple[str, str], list[Run]]:
 
 
 # ---------------------------------------------------------------------------------------------
+# A script's own statistics: named values per (case, competitor), tabled against a reference
+
+Stats = dict[tuple[str, str], dict[str, float]]  # (case, competitor) -> name -> value
+Measure = Callable[[Sequence[Run]], float]  # one value from the runs of a (case, competitor)
+# A table cell from its row's stats and the reference's in the same case (None: no such runs).
+Cell = Callable[[dict[str, float], dict[str, float] | None], str]
+
+
+def median_of(value: Callable[[Run], float]) -> Measure:
+    """The measure that is the median of `value` over the runs."""
+
+    def measure(runs: Sequence[Run]) -> float:
+        return statistics.median(value(r) for r in runs)
+
+    return measure
+
+
+def median_stats(results: Results, measures: Mapping[str, Measure]) -> Stats:
+    """Per (case, competitor) that ran: each measure over its runs, under the measure's name.
+    Most measures are medians (`median_of`), but any function of the runs will do."""
+    return {
+        key: {name: measure(runs) for name, measure in measures.items()}
+        for key, runs in runs_by_case(results).items()
+    }
+
+
+def value_cell(key: str, spec: str) -> Cell:
+    """A cell showing the row's `key` formatted by `spec` (",.0f", ".0%", ...)."""
+
+    def cell(row: dict[str, float], ref: dict[str, float] | None) -> str:
+        return format(row[key], spec)
+
+    return cell
+
+
+def ratio_cell(key: str) -> Cell:
+    """A cell showing the row's `key` over the reference's, `.2f`; "-" when the case has no
+    reference run or the reference's value is zero."""
+
+    def cell(row: dict[str, float], ref: dict[str, float] | None) -> str:
+        return f"{row[key] / ref[key]:.2f}" if ref and ref[key] else "-"
+
+    return cell
+
+
+def stats_table(
+    results: Results, stats: Stats, reference: str, columns: Sequence[tuple[str, Cell]]
+) -> str:
+    """A header row ("case", "competitor", the column names), then per summary of `results`
+    its case, competitor and a cell per column, aligned by `format_rows`."""
+    rows: list[tuple[str, ...]] = [("case", "competitor", *(name for name, _ in columns))]
+    for s in results.summaries:
+        row, ref = stats[(s.case, s.competitor)], stats.get((s.case, reference))
+        rows.append((s.case, s.competitor, *(cell(row, ref) for _, cell in columns)))
+    return format_rows(rows)
+
+
+def stats_ratio(stats: Stats, case: str, measured: str, reference: str, key: str) -> str:
+    """`measured`'s `key` over `reference`'s in `case`, `.2f`, as a script's last line shows
+    it; "n/a (no runs)" when either has no runs in that case or the reference's value is 0."""
+    mine, ref = stats.get((case, measured)), stats.get((case, reference))
+    if mine is None or ref is None or not ref[key]:
+        return "n/a (no runs)"
+    return f"{mine[key] / ref[key]:.2f}"
+
+
+# ---------------------------------------------------------------------------------------------
 # Results on disk
 
 

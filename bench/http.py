@@ -47,17 +47,23 @@ from harness import (
     BenchError,
     Benchmark,
     Case,
+    Cell,
     Competitor,
     LoadSpec,
-    Results,
-    format_rows,
+    Measure,
+    Run,
     free_port,
     make_parser,
+    median_of,
+    median_stats,
     options_from_args,
+    ratio_cell,
     report,
     run_benchmark,
-    runs_by_case,
     serving,
+    stats_ratio,
+    stats_table,
+    value_cell,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -170,63 +176,38 @@ def usable_competitors(nginx_dir: Path) -> tuple[Competitor, ...]:
     return tuple(chosen)
 
 
-def medians(results: Results) -> dict[tuple[str, str], dict[str, float]]:
-    """Per (case, competitor): median req/s, p99 (us), server CPU us/req, errors, wrk busy."""
-    out = {}
-    for key, runs in runs_by_case(results).items():
-        # wrk records one latency sample per pipelined batch, and its percentile walk can
-        # come up empty and print 0 for the top percentiles then: no p99 unless every run has one
-        p99 = [r.extra.get("latency_p99_us", 0.0) for r in runs]
-        out[key] = {
-            "req_s": statistics.median(r.ops_per_s for r in runs),
-            "p99_us": statistics.median(p99) if all(p99) else float("nan"),
-            "cpu_us": statistics.median(r.cpu_us_per_op for r in runs),
-            "errors": sum(r.extra.get("errors", 0.0) for r in runs),
-            "server_busy": statistics.median(r.cpu_s / r.seconds for r in runs),
-            "wrk_busy": statistics.median(r.extra.get("load_cpu_share", 0.0) for r in runs),
-        }
-    return out
+def p99_us(runs: Sequence[Run]) -> float:
+    """The median p99 latency (us) of the runs, NaN unless every run has one: wrk records one
+    latency sample per pipelined batch, and its percentile walk can come up empty and print 0
+    for the top percentiles then."""
+    p99 = [r.extra.get("latency_p99_us", 0.0) for r in runs]
+    return statistics.median(p99) if all(p99) else float("nan")
 
 
-def case_table(results: Results, stats: dict[tuple[str, str], dict[str, float]]) -> str:
-    header = (
-        "case",
-        "competitor",
-        "req/s",
-        "p99 ms",
-        "cpu us/req",
-        "req/s vs nginx",
-        "cpu/req vs nginx",
-        "server busy",
-        "wrk busy",
-        "errors",
-    )
-    rows: list[tuple[str, ...]] = [header]
-    for s in results.summaries:
-        m = stats[(s.case, s.competitor)]
-        ref = stats.get((s.case, REFERENCE))
-        rows.append(
-            (
-                s.case,
-                s.competitor,
-                f"{m['req_s']:,.0f}",
-                "n/a" if math.isnan(m["p99_us"]) else f"{m['p99_us'] / 1000:.2f}",
-                f"{m['cpu_us']:.2f}",
-                f"{m['req_s'] / ref['req_s']:.2f}" if ref else "-",
-                f"{m['cpu_us'] / ref['cpu_us']:.2f}" if ref and ref["cpu_us"] else "-",
-                f"{m['server_busy']:.0%}",
-                f"{m['wrk_busy']:.0%}",
-                f"{m['errors']:.0f}",
-            )
-        )
-    return format_rows(rows)
+def p99_ms(row: dict[str, float], ref: dict[str, float] | None) -> str:
+    return "n/a" if math.isnan(row["p99_us"]) else f"{row['p99_us'] / 1000:.2f}"
 
 
-def ratio_line(stats: dict[tuple[str, str], dict[str, float]], case: str, key: str) -> str:
-    mine, ref = stats.get((case, MEASURED)), stats.get((case, REFERENCE))
-    if mine is None or ref is None or not ref[key]:
-        return "n/a (no runs)"
-    return f"{mine[key] / ref[key]:.2f}"
+# Per (case, competitor): median req/s, p99 (us), server CPU us/req, errors (summed),
+# server and wrk busy.
+MEASURES: dict[str, Measure] = {
+    "req_s": median_of(lambda r: r.ops_per_s),
+    "p99_us": p99_us,
+    "cpu_us": median_of(lambda r: r.cpu_us_per_op),
+    "errors": lambda runs: sum(r.extra.get("errors", 0.0) for r in runs),
+    "server_busy": median_of(lambda r: r.cpu_s / r.seconds),
+    "wrk_busy": median_of(lambda r: r.extra.get("load_cpu_share", 0.0)),
+}
+COLUMNS: tuple[tuple[str, Cell], ...] = (
+    ("req/s", value_cell("req_s", ",.0f")),
+    ("p99 ms", p99_ms),
+    ("cpu us/req", value_cell("cpu_us", ".2f")),
+    ("req/s vs nginx", ratio_cell("req_s")),
+    ("cpu/req vs nginx", ratio_cell("cpu_us")),
+    ("server busy", value_cell("server_busy", ".0%")),
+    ("wrk busy", value_cell("wrk_busy", ".0%")),
+    ("errors", value_cell("errors", ".0f")),
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -253,14 +234,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"http: {e}", file=sys.stderr)
             return 2
     report(results, options.out_dir)
-    stats = medians(results)
+    stats = median_stats(results, MEASURES)
     print()
-    print(case_table(results, stats))
+    print(stats_table(results, stats, REFERENCE, COLUMNS))
+    keepalive = stats_ratio(stats, KEEPALIVE, MEASURED, REFERENCE, "cpu_us")
+    print(f"http keepalive cpu/req ratio sws/nginx: {keepalive}")
     pipelined = stats.get((PIPELINED, MEASURED))
-    print(f"http keepalive cpu/req ratio sws/nginx: {ratio_line(stats, KEEPALIVE, 'cpu_us')}")
     shown = f"{pipelined['req_s']:.0f}" if pipelined else "n/a (no runs)"
     print(f"http pipelined req/s: {shown}")
-    print(f"http close conn/s ratio sws/nginx: {ratio_line(stats, CLOSE, 'req_s')}")
+    close = stats_ratio(stats, CLOSE, MEASURED, REFERENCE, "req_s")
+    print(f"http close conn/s ratio sws/nginx: {close}")
     return 0 if results.complete else 1
 
 

@@ -40,7 +40,6 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import json
-import statistics
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -50,19 +49,25 @@ from harness import (
     BenchError,
     Benchmark,
     Case,
+    Cell,
     Competitor,
     LoadResult,
     LoadSpec,
+    Measure,
     Results,
-    format_rows,
     free_port,
     make_parser,
+    median_of,
+    median_stats,
     options_from_args,
+    ratio_cell,
     report,
     run_benchmark,
-    runs_by_case,
     serving,
+    stats_ratio,
+    stats_table,
     summarize,
+    value_cell,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -227,47 +232,20 @@ def usable_competitors() -> tuple[Competitor, ...]:
     return tuple(chosen)
 
 
-def medians(results: Results) -> dict[tuple[str, str], dict[str, float]]:
-    """Per (case, competitor): median msgs/s, server CPU us/msg, server and client busy."""
-    return {
-        key: {
-            "msgs_s": statistics.median(r.ops_per_s for r in runs),
-            "cpu_us": statistics.median(r.cpu_us_per_op for r in runs),
-            "server_busy": statistics.median(r.cpu_s / r.seconds for r in runs),
-            "client_busy": statistics.median(
-                r.extra.get("window_client_cpu_s", 0.0) / r.seconds for r in runs
-            ),
-        }
-        for key, runs in runs_by_case(results).items()
-    }
-
-
-def case_table(results: Results, stats: dict[tuple[str, str], dict[str, float]]) -> str:
-    header = (
-        "case",
-        "competitor",
-        "msgs/s",
-        "server cpu us/msg",
-        "cpu ratio",
-        "server busy",
-        "client busy",
-    )
-    rows: list[tuple[str, ...]] = [header]
-    for s in results.summaries:
-        m = stats[(s.case, s.competitor)]
-        ref = stats.get((s.case, REFERENCE))
-        rows.append(
-            (
-                s.case,
-                s.competitor,
-                f"{m['msgs_s']:,.0f}",
-                f"{m['cpu_us']:.2f}",
-                f"{m['cpu_us'] / ref['cpu_us']:.2f}" if ref and ref["cpu_us"] else "-",
-                f"{m['server_busy']:.0%}",
-                f"{m['client_busy']:.0%}",
-            )
-        )
-    return format_rows(rows)
+# Per (case, competitor): median msgs/s, server CPU us/msg, server and client busy.
+MEASURES: dict[str, Measure] = {
+    "msgs_s": median_of(lambda r: r.ops_per_s),
+    "cpu_us": median_of(lambda r: r.cpu_us_per_op),
+    "server_busy": median_of(lambda r: r.cpu_s / r.seconds),
+    "client_busy": median_of(lambda r: r.extra.get("window_client_cpu_s", 0.0) / r.seconds),
+}
+COLUMNS: tuple[tuple[str, Cell], ...] = (
+    ("msgs/s", value_cell("msgs_s", ",.0f")),
+    ("server cpu us/msg", value_cell("cpu_us", ".2f")),
+    ("cpu ratio", ratio_cell("cpu_us")),
+    ("server busy", value_cell("server_busy", ".0%")),
+    ("client busy", value_cell("client_busy", ".0%")),
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -296,14 +274,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ws: {e}", file=sys.stderr)
         return 2
     report(results, options.out_dir)
-    stats = medians(results)
+    stats = median_stats(results, MEASURES)
     print()
-    print(case_table(results, stats))
-    mine, ref = stats.get((ECHO, MEASURED)), stats.get((ECHO, REFERENCE))
-    if mine and ref and ref["cpu_us"]:
-        shown = f"{mine['cpu_us'] / ref['cpu_us']:.2f}"
-    else:
-        shown = "n/a (no runs)"
+    print(stats_table(results, stats, REFERENCE, COLUMNS))
+    shown = stats_ratio(stats, ECHO, MEASURED, REFERENCE, "cpu_us")
     print(f"ws echo cpu/msg ratio {MEASURED}/{REFERENCE}: {shown}")
     return 0 if results.complete else 1
 

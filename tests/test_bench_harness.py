@@ -12,14 +12,14 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 # bench/ is no package, and must not go on sys.path: bench/http.py would shadow the
 # standard library's http package for every later test in this process.
-_spec = importlib.util.spec_from_file_location(
-    "harness", Path(__file__).resolve().parents[1] / "bench" / "harness.py"
-)
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+_spec = importlib.util.spec_from_file_location("harness", BENCH / "harness.py")
 assert _spec is not None
 assert _spec.loader is not None
 harness = importlib.util.module_from_spec(_spec)
@@ -373,3 +373,213 @@ def test_parser_takes_script_flags() -> None:
     assert isinstance(ns, argparse.Namespace)
     assert ns.batch == 32
     assert harness.options_from_args(ns).seconds == 0.1
+
+
+# -- the scripts' own statistics and tables ------------------------------------------------
+
+
+def script_run(
+    case: str,
+    competitor: str,
+    round_index: int,
+    ops_per_s: float,
+    cpu_us: float,
+    p99_us: float | None = 900.0,
+    errors: float = 0.0,
+) -> harness.Run:
+    ops = round(ops_per_s * 2)
+    extra = {"errors": errors, "load_cpu_share": 0.5 + round_index / 10}
+    extra["window_client_cpu_s"] = 0.25 * (round_index + 1)
+    if p99_us is not None:
+        extra["latency_p99_us"] = p99_us + 100 * round_index
+    return harness.Run(
+        case=case,
+        competitor=competitor,
+        round=round_index,
+        ops=ops,
+        seconds=2.0,
+        ops_per_s=ops_per_s,
+        cpu_s=cpu_us * ops / 1e6,
+        cpu_us_per_op=cpu_us,
+        cpu_source="proc",
+        extra=extra,
+    )
+
+
+def script_results(measured: str, reference: str, case: str = "one") -> harness.Results:
+    """Runs as a benchmark script sees them: a case every competitor ran in, with a third
+    competitor lacking a p99 in one run and reporting errors; a case without a reference
+    run; a case whose reference used no CPU."""
+    runs = [
+        script_run(case, measured, 0, 12000.0, 40.0),
+        script_run(case, reference, 0, 10000.0, 50.0, errors=1.0),
+        script_run(case, "other", 0, 5000.0, 90.0, p99_us=None, errors=2.0),
+        script_run(case, measured, 1, 13000.0, 38.0),
+        script_run(case, reference, 1, 9000.0, 55.0),
+        script_run(case, "other", 1, 5500.0, 80.0, errors=3.0),
+        script_run(case, measured, 2, 12500.0, 41.0),
+        script_run(case, reference, 2, 9500.0, 52.0),
+        script_run("no ref", measured, 0, 800.0, 2.5),
+        script_run("no ref", "other", 0, 400.0, 5.0),
+        script_run("no ref", measured, 1, 900.0, 2.0),
+        script_run("idle ref", measured, 0, 1234567.0, 0.125),
+        script_run("idle ref", reference, 0, 1000000.0, 0.0),
+    ]
+    return harness.Results(
+        benchmark="script",
+        reference=reference,
+        started=datetime(2026, 1, 1, tzinfo=UTC),
+        complete=True,
+        runs=tuple(runs),
+        summaries=tuple(harness.summarize(runs, reference)),
+    )
+
+
+def results_of(runs: list[harness.Run], reference: str) -> harness.Results:
+    return harness.Results(
+        benchmark="test",
+        reference=reference,
+        started=datetime(2026, 1, 1, tzinfo=UTC),
+        complete=True,
+        runs=tuple(runs),
+        summaries=tuple(harness.summarize(runs, reference)),
+    )
+
+
+# A value per (case, competitor): "a" has a reference, "b" none, the reference of "c" is 0.
+STATS = {
+    ("a", "x"): {"v": 3.0},
+    ("a", "ref"): {"v": 2.0},
+    ("b", "x"): {"v": 1.0},
+    ("c", "x"): {"v": 5.0},
+    ("c", "ref"): {"v": 0.0},
+}
+STATS_RESULTS = results_of([make_run(c, k, 0, 1.0, 1.0) for c, k in STATS], "ref")
+
+
+def test_median_stats_applies_each_measure_to_the_runs_of_each_case() -> None:
+    measures = {
+        "ops_s": harness.median_of(lambda run: run.ops_per_s),
+        "cpu_us": harness.median_of(lambda run: run.cpu_us_per_op),
+        "runs": lambda runs: float(len(runs)),  # any function of the runs
+    }
+    stats = harness.median_stats(results_of(RUNS, "liburing"), measures)
+    assert stats == {
+        ("batch 1", "uring"): {"ops_s": 100.0, "cpu_us": 3.0, "runs": 3.0},
+        ("batch 1", "liburing"): {"ops_s": 200.0, "cpu_us": 1.1, "runs": 3.0},
+        ("batch 256", "uring"): {"ops_s": 1000.0, "cpu_us": 0.5, "runs": 1.0},
+    }
+    assert list(stats) == [("batch 1", "uring"), ("batch 1", "liburing"), ("batch 256", "uring")]
+
+
+def test_stats_table_shows_values_and_ratios_to_the_reference() -> None:
+    columns = [
+        ("v", harness.value_cell("v", ".1f")),
+        ("v vs ref", harness.ratio_cell("v")),
+        ("ref?", lambda row, ref: "-" if ref is None else f"{ref['v']:g}"),
+    ]
+    assert harness.stats_table(STATS_RESULTS, STATS, "ref", columns) == (
+        "case  competitor    v  v vs ref  ref?\n"
+        "a     x           3.0      1.50     2\n"
+        "a     ref         2.0      1.00     2\n"
+        "b     x           1.0         -     -\n"  # no reference run in "b"
+        "c     x           5.0         -     0\n"  # the reference's value is 0
+        "c     ref         0.0         -     0"
+    )
+
+
+def test_stats_ratio_is_the_last_line_figure() -> None:
+    assert harness.stats_ratio(STATS, "a", "x", "ref", "v") == "1.50"
+    assert harness.stats_ratio(STATS, "a", "ref", "x", "v") == "0.67"
+    for case, measured in [("b", "x"), ("c", "x"), ("d", "x"), ("a", "y")]:
+        assert harness.stats_ratio(STATS, case, measured, "ref", "v") == "n/a (no runs)"
+
+
+def load_script(name: str) -> ModuleType:
+    """bench/<name>.py as a module named bench_<name>: as `http` it would shadow the
+    standard library's package. Its `from harness import` finds the harness loaded above."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# The scripts' tables for script_results(), as they printed them before their statistics
+# and tables moved into the harness: docs and tooling read them.
+SCRIPT_TABLES = {
+    "http": (
+        "case      competitor      req/s  p99 ms  cpu us/req  req/s vs nginx  "
+        "cpu/req vs nginx  server busy  wrk busy  errors\n"
+        "one       sws-http       12,500    1.00       40.00            1.32  "
+        "            0.77          49%       60%       0\n"
+        "one       nginx           9,500    1.00       52.00            1.00  "
+        "            1.00          50%       60%       1\n"
+        "one       other           5,250     n/a       85.00            0.55  "
+        "            1.63          44%       55%       5\n"
+        "no ref    sws-http          850    0.95        2.25               -  "
+        "               -           0%       55%       0\n"
+        "no ref    other             400    0.90        5.00               -  "
+        "               -           0%       50%       0\n"
+        "idle ref  sws-http    1,234,567    0.90        0.12            1.23  "
+        "               -          15%       50%       0\n"
+        "idle ref  nginx       1,000,000    0.90        0.00            1.00  "
+        "               -           0%       50%       0"
+    ),
+    "ws": (
+        "case      competitor     msgs/s  server cpu us/msg  cpu ratio  server busy  client busy\n"
+        "one       sws            12,500              40.00       0.77          49%          25%\n"
+        "one       websockets      9,500              52.00       1.00          50%          25%\n"
+        "one       other           5,250              85.00       1.63          44%          19%\n"
+        "no ref    sws               850               2.25          -           0%          19%\n"
+        "no ref    other             400               5.00          -           0%          12%\n"
+        "idle ref  sws         1,234,567               0.12          -          15%          12%\n"
+        "idle ref  websockets  1,000,000               0.00          -           0%          12%"
+    ),
+    "client": (
+        "case      competitor      req/s  client cpu us/req  req/s vs aiohttp  "
+        "cpu/req vs aiohttp  client busy\n"
+        "one       sws-client     12,500               40.0              1.32  "
+        "              0.77          49%\n"
+        "one       aiohttp         9,500               52.0              1.00  "
+        "              1.00          50%\n"
+        "one       other           5,250               85.0              0.55  "
+        "              1.63          44%\n"
+        "no ref    sws-client        850                2.2                 -  "
+        "                 -           0%\n"
+        "no ref    other             400                5.0                 -  "
+        "                 -           0%\n"
+        "idle ref  sws-client  1,234,567                0.1              1.23  "
+        "                 -          15%\n"
+        "idle ref  aiohttp     1,000,000                0.0              1.00  "
+        "                 -           0%"
+    ),
+    "dns": (
+        "case      competitor  lookups/s  cpu us/lookup  lookups/s vs aiodns  "
+        "cpu/lookup vs aiodns  resolver busy\n"
+        "one       sws            12,500          40.00                 1.32  "
+        "                0.77            49%\n"
+        "one       aiodns          9,500          52.00                 1.00  "
+        "                1.00            50%\n"
+        "one       other           5,250          85.00                 0.55  "
+        "                1.63            44%\n"
+        "no ref    sws               850           2.25                    -  "
+        "                   -             0%\n"
+        "no ref    other             400           5.00                    -  "
+        "                   -             0%\n"
+        "idle ref  sws         1,234,567           0.12                 1.23  "
+        "                   -            15%\n"
+        "idle ref  aiodns      1,000,000           0.00                 1.00  "
+        "                   -             0%"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(SCRIPT_TABLES))
+def test_script_tables_are_unchanged(name: str) -> None:
+    script = load_script(name)
+    results = script_results(script.MEASURED, script.REFERENCE)
+    stats = harness.median_stats(results, script.MEASURES)
+    table = harness.stats_table(results, stats, script.REFERENCE, script.COLUMNS)
+    assert table == SCRIPT_TABLES[name]
