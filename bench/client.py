@@ -31,12 +31,10 @@ aiohttp, and ends with
 
 from __future__ import annotations
 
-import importlib.util
-import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -52,11 +50,13 @@ from harness import (
     Competitor,
     Measure,
     Options,
+    find_nginx,
     free_port,
     make_parser,
     measure_job,
     median_of,
     median_stats,
+    missing_modules,
     options_from_args,
     ratio_cell,
     read_proc_stat,
@@ -92,16 +92,6 @@ PIP_HINT = "pip install -r bench/requirements.txt"
 NGINX_HINT = "install it with `apt-get install -y nginx`"
 REQUIRED_MODULES = {"sws_client": MAKE_INSTALL, "aiohttp": PIP_HINT}
 OPTIONAL_MODULES = {"httpx": ("httpx",)}
-
-
-def find_nginx() -> str | None:
-    found = shutil.which("nginx")
-    if found is not None:
-        return found
-    for path in ("/usr/sbin/nginx", "/usr/local/sbin/nginx"):
-        if Path(path).exists():
-            return path
-    return None
 
 
 @contextmanager
@@ -143,17 +133,6 @@ def competitors(url: str, seconds: float, warmup_s: float, sws_style: str) -> li
         Competitor("httpx", job("client_httpx.py")),
         Competitor(REFERENCE, job("client_aiohttp.py")),
     ]
-
-
-def missing_modules(modules: Sequence[str]) -> list[str]:
-    missing = []
-    for module in modules:
-        try:
-            if importlib.util.find_spec(module) is None:
-                missing.append(module)
-        except (ImportError, ValueError):
-            missing.append(module)
-    return missing
 
 
 def usable_competitors(url: str, options: Options, sws_style: str) -> tuple[Competitor, ...]:

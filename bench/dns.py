@@ -33,12 +33,11 @@ query, and ends with
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import select
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -57,6 +56,7 @@ from harness import (
     measure_job,
     median_of,
     median_stats,
+    missing_modules,
     options_from_args,
     ratio_cell,
     read_proc_stat,
@@ -138,17 +138,6 @@ def competitors(port: int, seconds: float, warmup_s: float) -> list[Competitor]:
         Competitor(MEASURED, job("dns_sws.py")),
         Competitor(REFERENCE, job("dns_aiodns.py")),
     ]
-
-
-def missing_modules(modules: Sequence[str]) -> list[str]:
-    missing = []
-    for module in modules:
-        try:
-            if importlib.util.find_spec(module) is None:
-                missing.append(module)
-        except (ImportError, ValueError):
-            missing.append(module)
-    return missing
 
 
 def usable_competitors(port: int, options: Options) -> tuple[Competitor, ...]:

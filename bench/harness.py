@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import importlib.util
 import json
 import os
 import platform
@@ -723,6 +724,42 @@ def serving(
             yield proc, log
         finally:
             stop_process(proc)
+
+
+def starts(competitor: Competitor) -> str | None:
+    """Start a server competitor once and stop it: None if it accepted connections, else
+    why not."""
+    port = free_port()
+    argv = [arg.replace("{port}", str(port)) for arg in competitor.argv]
+    try:
+        with serving(argv, port, env=competitor.env, start_timeout_s=DEFAULT_PORT_WAIT_S):
+            pass
+    except BenchError as e:
+        return str(e)
+    return None
+
+
+def missing_modules(modules: Sequence[str]) -> list[str]:
+    """The modules of `modules` that cannot be imported here."""
+    missing = []
+    for module in modules:
+        try:
+            if importlib.util.find_spec(module) is None:
+                missing.append(module)
+        except (ImportError, ValueError):
+            missing.append(module)
+    return missing
+
+
+def find_nginx() -> str | None:
+    """The nginx binary: on PATH, or where Debian and a source build put it."""
+    found = shutil.which("nginx")
+    if found is not None:
+        return found
+    for path in ("/usr/sbin/nginx", "/usr/local/sbin/nginx"):
+        if Path(path).exists():
+            return path
+    return None
 
 
 # ---------------------------------------------------------------------------------------------

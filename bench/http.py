@@ -33,9 +33,7 @@ to nginx, and ends with these lines:
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import shutil
 import statistics
 import sys
 import tempfile
@@ -43,7 +41,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness import (
-    DEFAULT_PORT_WAIT_S,
     BenchError,
     Benchmark,
     Case,
@@ -52,15 +49,16 @@ from harness import (
     LoadSpec,
     Measure,
     Run,
-    free_port,
+    find_nginx,
     make_parser,
     median_of,
     median_stats,
+    missing_modules,
     options_from_args,
     ratio_cell,
     report,
     run_benchmark,
-    serving,
+    starts,
     stats_ratio,
     stats_table,
     value_cell,
@@ -94,16 +92,6 @@ PIP_HINT = "pip install -r bench/requirements.txt"
 NGINX_HINT = "install it with `apt-get install -y nginx`"
 
 
-def find_nginx() -> str | None:
-    found = shutil.which("nginx")
-    if found is not None:
-        return found
-    for path in ("/usr/sbin/nginx", "/usr/local/sbin/nginx"):
-        if Path(path).exists():
-            return path
-    return None
-
-
 def all_competitors(nginx_dir: Path) -> tuple[Competitor, ...]:
     py = sys.executable
 
@@ -117,29 +105,6 @@ def all_competitors(nginx_dir: Path) -> tuple[Competitor, ...]:
         Competitor("uvicorn", server("http_uvicorn.py")),
         Competitor("granian", server("http_granian.py")),
     )
-
-
-def missing_modules(modules: Sequence[str]) -> list[str]:
-    missing = []
-    for module in modules:
-        try:
-            if importlib.util.find_spec(module) is None:
-                missing.append(module)
-        except (ImportError, ValueError):
-            missing.append(module)
-    return missing
-
-
-def starts(competitor: Competitor) -> str | None:
-    """Start the server once and stop it; None if it accepted connections, else why not."""
-    port = free_port()
-    argv = [arg.replace("{port}", str(port)) for arg in competitor.argv]
-    try:
-        with serving(argv, port, env=competitor.env, start_timeout_s=DEFAULT_PORT_WAIT_S):
-            pass
-    except BenchError as e:
-        return str(e)
-    return None
 
 
 def usable_competitors(nginx_dir: Path) -> tuple[Competitor, ...]:

@@ -38,14 +38,11 @@ run's `extra` as `process_cpu_s`. The last line printed is
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 from harness import (
-    DEFAULT_PORT_WAIT_S,
     BenchError,
     Benchmark,
     Case,
@@ -55,15 +52,15 @@ from harness import (
     LoadSpec,
     Measure,
     Results,
-    free_port,
     make_parser,
     median_of,
     median_stats,
+    missing_modules,
     options_from_args,
     ratio_cell,
     report,
     run_benchmark,
-    serving,
+    starts,
     stats_ratio,
     stats_table,
     summarize,
@@ -169,29 +166,6 @@ def over_load_window(results: Results) -> Results:
         )
     summaries = tuple(summarize(runs, results.reference))
     return dataclasses.replace(results, runs=tuple(runs), summaries=summaries)
-
-
-def missing_modules(modules: Sequence[str]) -> list[str]:
-    missing = []
-    for module in modules:
-        try:
-            if importlib.util.find_spec(module) is None:
-                missing.append(module)
-        except (ImportError, ValueError):
-            missing.append(module)
-    return missing
-
-
-def starts(competitor: Competitor) -> str | None:
-    """Start the server once and stop it; None if it accepted connections, else why not."""
-    port = free_port()
-    argv = [arg.replace("{port}", str(port)) for arg in competitor.argv]
-    try:
-        with serving(argv, port, env=competitor.env, start_timeout_s=DEFAULT_PORT_WAIT_S):
-            pass
-    except BenchError as e:
-        return str(e)
-    return None
 
 
 def usable_competitors() -> tuple[Competitor, ...]:
