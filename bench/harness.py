@@ -47,7 +47,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import IO, Literal, TypeVar, assert_never
+from typing import IO, Any, Literal, TypeVar, assert_never
 
 MEASURED_CPU = 0  # the server or job under test
 LOAD_CPU = 1  # the load generator and this harness
@@ -724,6 +724,32 @@ def serving(
             yield proc, log
         finally:
             stop_process(proc)
+
+
+def check_importable(hints: Mapping[str, str]) -> None:
+    """Fail before any run when a module of `hints` cannot be imported, naming its fix.
+
+    Raises:
+        BenchError: the first module that cannot be imported, with its hint.
+    """
+    for module, hint in hints.items():
+        if importlib.util.find_spec(module) is None:
+            raise BenchError(f"{module} is not importable by {sys.executable}: {hint}")
+
+
+def last_json_object(stdout: str, what: str) -> dict[str, Any]:
+    """The JSON object a load client prints as its last line.
+
+    Raises:
+        ValueError: no output, or its last line is no JSON object (`what` names the client).
+    """
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    if not lines:
+        raise ValueError(f"the {what} printed nothing")
+    data = json.loads(lines[-1])  # JSONDecodeError is a ValueError
+    if not isinstance(data, dict):
+        raise ValueError(f"the {what}'s last line is no JSON object: {lines[-1][:200]!r}")
+    return data
 
 
 def starts(competitor: Competitor) -> str | None:

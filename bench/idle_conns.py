@@ -24,8 +24,6 @@ in it). The last line printed is
 
 from __future__ import annotations
 
-import importlib.util
-import json
 import statistics
 import sys
 from pathlib import Path
@@ -39,7 +37,9 @@ from harness import (
     LoadSpec,
     Results,
     Run,
+    check_importable,
     format_rows,
+    last_json_object,
     make_parser,
     options_from_args,
     report,
@@ -101,13 +101,10 @@ def parse_client_report(stdout: str) -> LoadResult:
     Raises:
         ValueError: no such line, a field missing, or the server closed idle connections.
     """
-    lines = [line for line in stdout.splitlines() if line.strip()]
-    if not lines:
-        raise ValueError("the idle client printed nothing")
-    data = json.loads(lines[-1])  # JSONDecodeError is a ValueError
+    data = last_json_object(stdout, "idle client")
     fields = ("conns", "rss_before_kib", "rss_after_kib", "rss_bytes_per_conn", "connect_seconds")
-    if not isinstance(data, dict) or not all(isinstance(data.get(k), int | float) for k in fields):
-        raise ValueError(f"not an idle client report: {lines[-1][:300]!r}")
+    if not all(isinstance(data.get(k), int | float) for k in fields):
+        raise ValueError(f"not an idle client report: {stdout.strip()[-300:]!r}")
     if data.get("closed_early"):
         raise ValueError(f"the server closed {data['closed_early']} idle connections")
     conns, seconds = int(data["conns"]), float(data["connect_seconds"])
@@ -117,13 +114,6 @@ def parse_client_report(stdout: str) -> LoadResult:
         requests_per_s=conns / seconds if seconds > 0 else 0.0,
         extra={k: float(data[k]) for k in fields[1:4]},
     )
-
-
-def check_importable() -> None:
-    """Fail before any run when a server cannot import what it needs, naming the fix."""
-    for module, hint in INSTALL_HINT.items():
-        if importlib.util.find_spec(module) is None:
-            raise BenchError(f"{module} is not importable by {sys.executable}: {hint}")
 
 
 def rss_table(results: Results) -> tuple[str, dict[str, float]]:
@@ -172,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--conns must be in 1..{MAX_CONNECTIONS}")
     try:
         options = options_from_args(ns)
-        check_importable()
+        check_importable(INSTALL_HINT)
         meta = {"conns": ns.conns, "batch": BATCH, "client": "servers/idle_client.py"}
         bench = Benchmark(
             "idle_conns",

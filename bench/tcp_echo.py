@@ -24,8 +24,6 @@ The last line printed is
 
 from __future__ import annotations
 
-import importlib.util
-import json
 import statistics
 import sys
 from pathlib import Path
@@ -39,7 +37,9 @@ from harness import (
     LoadSpec,
     Results,
     Run,
+    check_importable,
     format_rows,
+    last_json_object,
     make_parser,
     options_from_args,
     report,
@@ -99,15 +99,10 @@ def parse_client_report(stdout: str) -> LoadResult:
     Raises:
         ValueError: no such line, or no round trip in it.
     """
-    lines = [line for line in stdout.splitlines() if line.strip()]
-    if not lines:
-        raise ValueError("the echo client printed nothing")
-    data = json.loads(lines[-1])  # JSONDecodeError is a ValueError
-    if not isinstance(data, dict):
-        raise ValueError(f"not a client report: {lines[-1][:200]!r}")
+    data = last_json_object(stdout, "echo client")
     round_trips, seconds = data.get("round_trips"), data.get("seconds")
     if not isinstance(round_trips, int) or not isinstance(seconds, int | float) or seconds <= 0:
-        raise ValueError(f"client report lacks round_trips or seconds: {lines[-1][:200]!r}")
+        raise ValueError(f"client report lacks round_trips or seconds: {stdout.strip()[-200:]!r}")
     return LoadResult(
         requests=round_trips,
         seconds=float(seconds),
@@ -115,13 +110,6 @@ def parse_client_report(stdout: str) -> LoadResult:
         errors=int(data.get("errors", 0)),
         extra={"client_cpu_s": float(data.get("cpu_seconds", 0.0))},
     )
-
-
-def check_importable() -> None:
-    """Fail before any run when a server cannot import what it needs, naming the fix."""
-    for module, hint in INSTALL_HINT.items():
-        if importlib.util.find_spec(module) is None:
-            raise BenchError(f"{module} is not importable by {sys.executable}: {hint}")
 
 
 def cpu_table(results: Results) -> tuple[str, dict[str, float]]:
@@ -159,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     ns = parser.parse_args(argv)
     try:
         options = options_from_args(ns)
-        check_importable()
+        check_importable(INSTALL_HINT)
         meta = {"conns": CONNS, "message_bytes": SIZE, "client": "servers/echo_client.py"}
         bench = Benchmark(
             "tcp_echo",

@@ -25,7 +25,6 @@ part lasts about `--seconds`. The last line printed is the batch-256 ratio.
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 import time
 from importlib.metadata import PackageNotFoundError, version
@@ -38,6 +37,7 @@ from harness import (
     Competitor,
     Options,
     calibrate_ops,
+    check_importable,
     emit_job_report,
     make_parser,
     options_from_args,
@@ -152,16 +152,6 @@ def competitor(name: str) -> Competitor:
     return Competitor(name, argv)
 
 
-def check_importable() -> None:
-    """Fail before any run when a competitor cannot be imported, naming the fix."""
-    for name in COMPETITORS:
-        module = name.split("-")[0]  # "uring-get_sqe" is uring used another way
-        if importlib.util.find_spec(module) is None:
-            raise BenchError(
-                f"{module} is not importable by {sys.executable}: {INSTALL_HINT[name]}"
-            )
-
-
 def build(options: Options, fixed_ops: int | None) -> Benchmark:
     competitors = tuple(competitor(name) for name in COMPETITORS)
     cases = []
@@ -207,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         options = options_from_args(ns)
-        check_importable()
+        check_importable({name.split("-")[0]: INSTALL_HINT[name] for name in COMPETITORS})
         results = run_benchmark(build(options, ns.ops), options)
     except BenchError as e:
         print(f"uring_nop: {e}", file=sys.stderr)

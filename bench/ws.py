@@ -38,7 +38,6 @@ run's `extra` as `process_cpu_s`. The last line printed is
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 from pathlib import Path
 
@@ -52,6 +51,7 @@ from harness import (
     LoadSpec,
     Measure,
     Results,
+    last_json_object,
     make_parser,
     median_of,
     median_stats,
@@ -121,18 +121,13 @@ def parse_client_report(stdout: str) -> LoadResult:
     Raises:
         ValueError: no such line, no message in it, or no server CPU reading.
     """
-    lines = [line for line in stdout.splitlines() if line.strip()]
-    if not lines:
-        raise ValueError("the websocket client printed nothing")
-    data = json.loads(lines[-1])  # JSONDecodeError is a ValueError
-    if not isinstance(data, dict):
-        raise ValueError(f"not a client report: {lines[-1][:200]!r}")
+    data = last_json_object(stdout, "websocket client")
     messages, seconds = data.get("messages"), data.get("seconds")
     server_cpu_s = data.get("server_cpu_s")
     if not isinstance(messages, int) or not isinstance(seconds, int | float) or seconds <= 0:
-        raise ValueError(f"client report lacks messages or seconds: {lines[-1][:200]!r}")
+        raise ValueError(f"client report lacks messages or seconds: {stdout.strip()[-200:]!r}")
     if not isinstance(server_cpu_s, int | float):
-        raise ValueError(f"client report lacks server_cpu_s (no --pid?): {lines[-1][:200]!r}")
+        raise ValueError(f"client report lacks server_cpu_s (no --pid?): {stdout.strip()[-200:]!r}")
     return LoadResult(
         requests=messages,
         seconds=float(seconds),

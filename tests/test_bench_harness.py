@@ -583,3 +583,22 @@ def test_script_tables_are_unchanged(name: str) -> None:
     stats = harness.median_stats(results, script.MEASURES)
     table = harness.stats_table(results, stats, script.REFERENCE, script.COLUMNS)
     assert table == SCRIPT_TABLES[name]
+
+
+def test_check_importable_names_the_missing_module_and_its_fix() -> None:
+    harness.check_importable({"json": "never shown"})
+    with pytest.raises(harness.BenchError, match=r"no_such_module_xyz is not importable.*run this"):
+        harness.check_importable({"json": "", "no_such_module_xyz": "run this"})
+
+
+@pytest.mark.parametrize(
+    ("stdout", "message"),
+    [("", "the echo client printed nothing"), ("note\n[1, 2]\n", "last line is no JSON object")],
+)
+def test_last_json_object_refuses_what_is_no_report(stdout: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        harness.last_json_object(stdout, "echo client")
+
+
+def test_last_json_object_reads_the_last_line() -> None:
+    assert harness.last_json_object('{"a": 1}\n\n{"b": 2}\n\n', "client") == {"b": 2}
