@@ -21,6 +21,7 @@ from collections.abc import Callable, Generator
 from typing import Any, Final
 
 from sws_core import Conn, Event, Loop, Op
+from sws_http.proto import ResponseParser
 
 __all__ = ["DEFAULT_MAX_BUFFER_BYTES", "Connection"]
 
@@ -37,6 +38,7 @@ class Connection:
         origin: the `(host, port)` it was opened to (the pool's key).
         on_idle_broken: called with this connection when, idle in the pool, it is closed
             by the server or receives bytes nobody asked for.
+        parser: reads the responses of every request sent on it, in order.
     """
 
     __slots__ = (
@@ -53,6 +55,7 @@ class Connection:
         "idle",
         "lost",
         "origin",
+        "parser",
         "requests",
     )
 
@@ -61,8 +64,10 @@ class Connection:
         conn: Conn,
         origin: tuple[str, int],
         on_idle_broken: Callable[[Connection], None],
+        parser: ResponseParser,
     ) -> None:
         self.conn = conn
+        self.parser = parser
         self.origin = origin
         self._on_idle_broken = on_idle_broken
         self._chunks: list[bytes] = []

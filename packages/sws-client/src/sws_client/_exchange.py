@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Generator
-from typing import Any
+from typing import Any, Final
 
 from sws_client._connection import Connection
 from sws_client._errors import (
@@ -38,19 +38,18 @@ from sws_http import proto
 
 __all__ = ["Exchange"]
 
+_NO_TRAILERS: Final = proto.Headers([])  # read-only, as every response's fields
+
 
 class Exchange:
     """One request and its response on a `Connection`.
 
     Args:
         loop: the client's loop.
-        connection: the connection to use.
+        connection: the connection to use; its response parser reads this response.
         method: the request's method (HEAD changes the response's framing).
         read_timeout_s: the longest wait for the server (for bytes, or to take ours).
         total_deadline: loop time by which the whole request must be done, or None.
-        max_header_bytes / max_headers: limits on the response head.
-        parser_max_body_bytes: the parser's own body limit (streams are bounded only by
-            it; buffered bodies by `read_body`'s limit, which raises our error).
     """
 
     __slots__ = (
@@ -70,26 +69,18 @@ class Exchange:
         loop: Loop,
         connection: Connection,
         method: str,
-        *,
         read_timeout_s: float,
         total_deadline: float | None,
-        max_header_bytes: int,
-        max_headers: int,
-        parser_max_body_bytes: int,
     ) -> None:
         self.loop = loop
         self.connection = connection
         self.read_timeout_s = read_timeout_s
         self.total_deadline = total_deadline
-        self.parser = proto.ResponseParser(
-            max_header_bytes=max_header_bytes,
-            max_headers=max_headers,
-            max_body_bytes=parser_max_body_bytes,
-        )
-        self.parser.expect(method)
+        self.parser = parser = connection.parser
+        parser.expect(method)
         self.received = 0  # response bytes received
         self.head: proto.Response | None = None
-        self.trailers = proto.Headers()
+        self.trailers = _NO_TRAILERS
         self.done = False  # the response was read to its end
         connection.requests += 1
 

@@ -41,6 +41,7 @@ from sws_client._response import Response, StreamResponse
 from sws_client._session import Session
 from sws_client._url import ORIGIN_FIELDS, REDIRECT_STATUSES, URL, redirect_request
 from sws_core import ClosedResourceError, Event, Op, connect
+from sws_http.proto import ResponseParser
 
 __all__ = ["IDEMPOTENT_METHODS", "Transfer"]
 
@@ -166,7 +167,6 @@ class Transfer:
     ) -> Generator[Op, Any, Exchange]:
         """Send the request and read the response head, retrying once if allowed."""
         session = self.session
-        settings = session.settings
         for attempt in range(2):
             self._check_abandoned()
             connection = session.checkout(url.origin) if attempt == 0 else None
@@ -176,14 +176,7 @@ class Transfer:
             self.connection = connection
             session.requests += 1
             exchange = Exchange(
-                session.loop,
-                connection,
-                method,
-                read_timeout_s=self.spec.timeout.read_s,
-                total_deadline=self.deadline,
-                max_header_bytes=settings.max_header_bytes,
-                max_headers=settings.max_headers,
-                parser_max_body_bytes=_UNLIMITED,
+                session.loop, connection, method, self.spec.timeout.read_s, self.deadline
             )
             try:
                 if body and len(body) >= _JOIN_BELOW:
@@ -298,7 +291,13 @@ class Transfer:
                 error.__cause__ = exc
                 continue
             session.connections_opened += 1
-            connection = Connection(conn, url.origin, session.discard_idle)
+            settings = session.settings
+            parser = ResponseParser(
+                max_header_bytes=settings.max_header_bytes,
+                max_headers=settings.max_headers,
+                max_body_bytes=_UNLIMITED,  # streams are bounded by their buffer only
+            )
+            connection = Connection(conn, url.origin, session.discard_idle, parser)
             if self._abandoned is not None:
                 connection.abort()
                 self._check_abandoned()
