@@ -13,38 +13,29 @@
   where they are (no sleeps in the tests).
 
 Test modules cannot import this file (pytest runs with --import-mode=importlib), so the
-helpers are fixtures and the objects they return.
+helpers are fixtures and the objects they return. What sws_ws's integration tests share with
+these (`Served`, the loops' start and checked stop, the raw socket client) is in
+`../sws_http_testing.py`, loaded by `../conftest.py`.
 """
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import sws_http_testing as testing  # loaded by ../conftest.py
+from sws_http_testing import WAIT_S, Served
 
-from sws_core import Loop, Op, sleep, to_worker
+from sws_core import Op, sleep, to_worker
 from sws_http import Context, Server
 
-WAIT_S = 10.0  # the bound on every socket read and event wait
-JOIN_S = 20.0  # a graceful stop, plus worker threads finishing
 ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 # --- the server side --------------------------------------------------------------------------
-
-
-@dataclass
-class Served:
-    """An app served by a loop on its own thread."""
-
-    loop: Loop
-    port: int
-    thread: threading.Thread
-    errors: list[BaseException] = field(default_factory=list)
 
 
 def build_app(state: dict[str, threading.Event], **limits: Any) -> Server:
@@ -147,36 +138,9 @@ def state(serve: Callable[..., Served]) -> Iterator[dict[str, threading.Event]]:
 @pytest.fixture
 def serve() -> Iterator[Callable[..., Served]]:
     """Factory: `serve(app, **loop_kw)` starts a loop serving `app` on 127.0.0.1:0."""
-    started: list[Served] = []
-
-    def start(app: Server, **loop_kw: Any) -> Served:
-        loop_kw.setdefault("handle_signals", False)
-        loop_kw.setdefault("workers", 2)
-        loop = Loop(**loop_kw)
-        listener = app.listen(loop, "127.0.0.1", 0)  # before run(): ring made on its thread
-        errors: list[BaseException] = []
-
-        def run() -> None:
-            try:
-                loop.run()
-            except BaseException as exc:
-                errors.append(exc)
-
-        thread = threading.Thread(target=run, name="sws-http-loop", daemon=True)
-        served = Served(loop, listener.port, thread, errors)
-        started.append(served)
-        served.thread.start()
-        return served
-
-    yield start
-
-    for served in started:
-        served.loop.stop()
-    for served in started:
-        served.thread.join(JOIN_S)
-        assert not served.thread.is_alive(), f"loop thread still running {JOIN_S} s after stop"
-        assert not served.errors, f"loop.run() raised {served.errors!r}"
-        assert served.loop.statistics().slots_live == 0
+    servers = testing.Servers("sws-http-loop", workers=2)
+    yield servers.start
+    servers.stop_all()
 
 
 @pytest.fixture
@@ -226,34 +190,12 @@ class Response:
         return [v for n, v in self.headers if n == name.lower()]
 
 
-class Client:
-    """A blocking socket with a timeout and a buffer, reading responses by hand."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        self.buf = b""
-
-    def send(self, data: bytes) -> None:
-        self.sock.sendall(data)
-
-    def _fill(self) -> None:
-        data = self.sock.recv(65536)
-        if not data:
-            raise EOFError(f"EOF with {len(self.buf)} bytes buffered: {self.buf[:200]!r}")
-        self.buf += data
+class Client(testing.RawClient):
+    """A raw HTTP/1.1 client: a blocking socket with a timeout and a buffer."""
 
     def read_head(self) -> Response:
         """One response head (interim 1xx included); the body is left in the buffer."""
-        while b"\r\n\r\n" not in self.buf:
-            self._fill()
-        head, _, self.buf = self.buf.partition(b"\r\n\r\n")
-        lines = head.split(b"\r\n")
-        version, status, reason = lines[0].decode("latin-1").split(" ", 2)
-        assert version == "HTTP/1.1", lines[0]
-        headers = []
-        for line in lines[1:]:
-            name, _, value = line.decode("latin-1").partition(":")
-            headers.append((name.lower(), value.strip()))
+        head, (_, status, reason), headers = self._read_head()
         return Response(int(status), reason, headers, b"", head)
 
     def read_response(self, *, head_request: bool = False) -> Response:
@@ -262,50 +204,17 @@ class Client:
         if head_request or resp.status < 200 or resp.status in (204, 304):
             return resp
         assert resp.header("transfer-encoding") is None
-        length = int(resp.header("content-length") or "0")
-        while len(self.buf) < length:
-            self._fill()
-        resp.body, self.buf = self.buf[:length], self.buf[length:]
+        resp.body = self._take(int(resp.header("content-length") or "0"))
         return resp
 
     def request(self, data: bytes, *, head_request: bool = False) -> Response:
         self.send(data)
         return self.read_response(head_request=head_request)
 
-    def closed_by_peer(self) -> bool:
-        """Whether the server closed: recv returns b"" (nothing else buffered or pending)."""
-        if self.buf:
-            return False
-        try:
-            return self.sock.recv(65536) == b""
-        except ConnectionResetError:
-            return True
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-class Clients:
-    def __init__(self) -> None:
-        self.all: list[Client] = []
-
-    def connect(self, port: int, timeout: float = WAIT_S) -> Client:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        client = Client(sock)
-        self.all.append(client)
-        sock.settimeout(timeout)
-        sock.connect(("127.0.0.1", port))
-        return client
-
-    def close_all(self) -> None:
-        for client in self.all:
-            client.close()
-        self.all.clear()
-
 
 @pytest.fixture
-def clients(serve: Callable[..., Served]) -> Iterator[Clients]:
+def clients(serve: Callable[..., Served]) -> Iterator[testing.RawClients[Client]]:
     """Raw clients, closed before the loops stop (so a stop never waits on them)."""
-    c = Clients()
+    c = testing.RawClients(Client)
     yield c
     c.close_all()

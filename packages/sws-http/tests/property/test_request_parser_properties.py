@@ -17,14 +17,20 @@ from typing import Any
 import h11
 import hypothesis.strategies as st
 import pytest
+import sws_http_testing as testing  # loaded by ../conftest.py
 from hypothesis import given
+from sws_http_testing import (
+    Event,
+    cut_lists,
+    fields,
+    mutated,
+    ows,
+    response_fields,
+    split_at,
+    tokens,
+)
 
 from sws_http.proto import (
-    NEED_DATA,
-    Data,
-    EndOfMessage,
-    ProtocolError,
-    Request,
     RequestParser,
     _request,
     chunk,
@@ -34,98 +40,36 @@ from sws_http.proto import (
 
 # --- helpers ------------------------------------------------------------------------------------
 
-Event = tuple[Any, ...]
-
-
-def norm(event: Any) -> Event:
-    if isinstance(event, Request):
-        return (
-            "request",
-            event.method,
-            event.target,
-            event.path,
-            event.query,
-            event.http_version,
-            event.headers.items(),
-            event.host,
-            event.keep_alive,
-            event.content_length,
-            event.chunked,
-            event.expect_continue,
-        )
-    if isinstance(event, Data):
-        return ("data", event.data)
-    assert isinstance(event, EndOfMessage), event
-    return ("eom", event.trailers.items())
-
-
-def merge_data(events: list[Event]) -> list[Event]:
-    out: list[Event] = []
-    for event in events:
-        if event[0] == "data" and out and out[-1][0] == "data":
-            out[-1] = ("data", out[-1][1] + event[1])
-        elif event != ("data", b""):
-            out.append(event)
-    return out
+norm = testing.norm_request
 
 
 def run(pieces: list[bytes], eof: bool = True, **limits: int) -> tuple[list[Event], Any]:
-    """Feed the pieces in order, draining after each; return merged events and the error's
-    status, or None. Bounded: each event consumes input or ends a message.
+    """Feed the pieces in order, draining after each, then EOF (not drained); return merged
+    events and the error's status, or None. Bounded: each event consumes input or ends a
+    message.
 
     Only the status is compared across splits: the message may name a different 400 rule
     (a chunk size line "with a bare LF" or "without CRLF"), as _request.py's `_line` says."""
     parser = RequestParser(**limits)
-    events: list[Event] = []
-    budget = 2 * sum(len(p) for p in pieces) + 10
-    try:
-        for piece in pieces:
-            parser.feed(piece)
-            while True:
-                event = parser.next_event()
-                if event is NEED_DATA:
-                    break
-                if isinstance(event, Data):
-                    assert event.data, "empty Data event"
-                events.append(norm(event))
-                budget -= 1
-                assert budget >= 0, "next_event does not reach NEED_DATA"
-        if eof:
-            parser.feed_eof()
-    except ProtocolError as exc:
-        assert exc.status_hint in (400, 413, 414, 417, 431, 501, 505)
-        assert exc.message
-        return merge_data(events), exc.status_hint
-    return merge_data(events), None
-
-
-def split_at(data: bytes, cuts: list[int]) -> list[bytes]:
-    points = sorted({c % (len(data) + 1) for c in cuts})
-    pieces, start = [], 0
-    for point in points:
-        pieces.append(data[start:point])
-        start = point
-    pieces.append(data[start:])
-    return pieces
+    events, exc = testing.feed_pieces(parser, pieces, norm, eof=eof, drain_after_eof=False)
+    if exc is None:
+        return events, None
+    assert exc.status_hint in (400, 413, 414, 417, 431, 501, 505)
+    assert exc.message
+    return events, exc.status_hint
 
 
 # --- generated requests -------------------------------------------------------------------------
+# The field strategies (`tokens`, `fields`, `ows`...), `mutated` and `cut_lists` are shared:
+# they come from sws_http_testing.
 
-TOKEN_CHARS = "!#$%&'*+-.^_`|~" + string.ascii_letters + string.digits
 PCHARS = string.ascii_letters + string.digits + "-._~!$&'()*+,;=:@%"
-VCHARS = "".join(chr(c) for c in range(0x21, 0x7F)) + "".join(chr(c) for c in range(0x80, 0x100))
-SPECIAL = {"host", "content-length", "transfer-encoding", "connection", "expect"}
 
-tokens = st.text(TOKEN_CHARS, min_size=1, max_size=10)
 methods = st.sampled_from(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]) | (
     tokens.filter(lambda m: m != "CONNECT")
 )
 paths = st.lists(st.text(PCHARS, max_size=8), max_size=4).map(lambda s: "/" + "/".join(s))
 queries = st.none() | st.text(PCHARS + "/?", max_size=12)
-field_names = tokens.filter(lambda n: n.lower() not in SPECIAL)
-field_values = st.lists(st.text(VCHARS, min_size=1, max_size=8), max_size=3).map(" ".join)
-ows = st.sampled_from(["", " ", "\t", "  ", " \t"])
-fields = st.lists(st.tuples(field_names, field_values), max_size=5)
 
 
 @st.composite
@@ -229,29 +173,6 @@ def streams(draw: st.DrawFn) -> tuple[bytes, list[Event]]:
     return data, expected
 
 
-@st.composite
-def mutated(draw: st.DrawFn, raw: bytes) -> bytes:
-    """A few byte-level mutations: flip, insert, delete, truncate, insert a special byte."""
-    data = bytearray(raw)
-    for _ in range(draw(st.integers(1, 4))):
-        op = draw(st.sampled_from(["flip", "insert", "delete", "truncate", "special"]))
-        at = draw(st.integers(0, len(data)))
-        if op == "flip" and at < len(data):
-            data[at] = draw(st.integers(0, 255))
-        elif op == "insert":
-            data[at:at] = draw(st.binary(min_size=1, max_size=3))
-        elif op == "delete":
-            del data[at : at + draw(st.integers(1, 3))]
-        elif op == "truncate":
-            del data[at:]
-        else:
-            special = [b"\r", b"\n", b"\x00", b" ", b"\t", b":", b"\r\n", b";", b",", b"0"]
-            data[at:at] = draw(st.sampled_from(special))
-    return bytes(data)
-
-
-cut_lists = st.lists(st.integers(0, 10_000), max_size=12)
-
 # --- (a) the same events however the input is split ---------------------------------------------
 
 
@@ -341,10 +262,6 @@ def test_mutated_requests_only_protocol_error(data: st.DataObject, cuts: list[in
 # --- (c) response_head and chunks, read by h11 as a client --------------------------------------
 
 response_statuses = st.integers(200, 599).filter(lambda s: s not in (204, 304))
-response_fields = st.lists(
-    st.tuples(field_names, field_values).filter(lambda f: f[0].lower() not in {"server", "date"}),
-    max_size=5,
-)
 
 
 def h11_client_receive(wire: bytes, eof: bool) -> list[Any]:

@@ -19,18 +19,27 @@ from typing import Any
 import h11
 import hypothesis.strategies as st
 import pytest
+import sws_http_testing as testing  # loaded by ../conftest.py
 from hypothesis import given
+from sws_http_testing import (
+    VCHARS,
+    Event,
+    cut_lists,
+    fields,
+    merge_data,
+    mutated,
+    ows,
+    response_fields,
+    split_at,
+    tokens,
+)
 
 from sws_http.proto import (
-    NEED_DATA,
     REASONS,
     Data,
     EndOfMessage,
-    InformationalResponse,
-    ProtocolError,
     Request,
     RequestParser,
-    Response,
     ResponseParser,
     _response_parser,
     chunk,
@@ -41,36 +50,7 @@ from sws_http.proto import (
 
 # --- helpers ------------------------------------------------------------------------------------
 
-Event = tuple[Any, ...]
-
-
-def norm(event: Any) -> Event:
-    if isinstance(event, Response):
-        return (
-            "response",
-            event.status,
-            event.reason,
-            event.http_version,
-            event.headers.items(),
-            event.keep_alive,
-            event.content_length,
-        )
-    if isinstance(event, InformationalResponse):
-        return ("info", event.status, event.reason, event.http_version, event.headers.items())
-    if isinstance(event, Data):
-        return ("data", event.data)
-    assert isinstance(event, EndOfMessage), event
-    return ("eom", event.trailers.items())
-
-
-def merge_data(events: list[Event]) -> list[Event]:
-    out: list[Event] = []
-    for event in events:
-        if event[0] == "data" and out and out[-1][0] == "data":
-            out[-1] = ("data", out[-1][1] + event[1])
-        else:
-            out.append(event)
-    return out
+norm = testing.norm_response
 
 
 def run(
@@ -82,53 +62,18 @@ def run(
     parser = ResponseParser(**limits)
     for method in methods:
         parser.expect(method)
-    events: list[Event] = []
-    budget = 2 * sum(len(p) for p in pieces) + 10
-
-    def drain() -> None:
-        nonlocal budget
-        while (event := parser.next_event()) is not NEED_DATA:
-            if isinstance(event, Data):
-                assert event.data, "empty Data event"
-            events.append(norm(event))
-            budget -= 1
-            assert budget >= 0, "next_event does not reach NEED_DATA"
-
-    try:
-        for piece in pieces:
-            parser.feed(piece)
-            drain()
-        if eof:
-            parser.feed_eof()
-            drain()
-    except ProtocolError as exc:
-        assert exc.status_hint == 502
-        assert exc.message
-        return merge_data(events), exc.message
-    return merge_data(events), None
-
-
-def split_at(data: bytes, cuts: list[int]) -> list[bytes]:
-    points = sorted({c % (len(data) + 1) for c in cuts})
-    pieces, start = [], 0
-    for point in points:
-        pieces.append(data[start:point])
-        start = point
-    pieces.append(data[start:])
-    return pieces
+    events, exc = testing.feed_pieces(parser, pieces, norm, eof=eof)
+    if exc is None:
+        return events, None
+    assert exc.status_hint == 502
+    assert exc.message
+    return events, exc.message
 
 
 # --- generated responses ------------------------------------------------------------------------
+# The field strategies (`tokens`, `fields`, `ows`...), `mutated` and `cut_lists` are shared:
+# they come from sws_http_testing.
 
-TOKEN_CHARS = "!#$%&'*+-.^_`|~" + string.ascii_letters + string.digits
-VCHARS = "".join(chr(c) for c in range(0x21, 0x7F)) + "".join(chr(c) for c in range(0x80, 0x100))
-SPECIAL = {"host", "content-length", "transfer-encoding", "connection", "expect"}
-
-tokens = st.text(TOKEN_CHARS, min_size=1, max_size=10)
-field_names = tokens.filter(lambda n: n.lower() not in SPECIAL)
-field_values = st.lists(st.text(VCHARS, min_size=1, max_size=8), max_size=3).map(" ".join)
-ows = st.sampled_from(["", " ", "\t", "  ", " \t"])
-fields = st.lists(st.tuples(field_names, field_values), max_size=5)
 # None: no SP after the status (h11 and curl accept it, and so do we).
 reasons = st.none() | st.text(VCHARS + " \t", max_size=12)
 methods = st.sampled_from(["GET", "GET", "HEAD", "POST", "DELETE"])
@@ -236,29 +181,6 @@ def streams(draw: st.DrawFn) -> tuple[bytes, list[str], list[Event]]:
     return data, sent, expected
 
 
-@st.composite
-def mutated(draw: st.DrawFn, raw: bytes) -> bytes:
-    """A few byte-level mutations: flip, insert, delete, truncate, insert a special byte."""
-    data = bytearray(raw)
-    for _ in range(draw(st.integers(1, 4))):
-        op = draw(st.sampled_from(["flip", "insert", "delete", "truncate", "special"]))
-        at = draw(st.integers(0, len(data)))
-        if op == "flip" and at < len(data):
-            data[at] = draw(st.integers(0, 255))
-        elif op == "insert":
-            data[at:at] = draw(st.binary(min_size=1, max_size=3))
-        elif op == "delete":
-            del data[at : at + draw(st.integers(1, 3))]
-        elif op == "truncate":
-            del data[at:]
-        else:
-            special = [b"\r", b"\n", b"\x00", b" ", b"\t", b":", b"\r\n", b";", b",", b"0"]
-            data[at:at] = draw(st.sampled_from(special))
-    return bytes(data)
-
-
-cut_lists = st.lists(st.integers(0, 10_000), max_size=12)
-
 # --- (a) the same events however the input is split ---------------------------------------------
 
 
@@ -342,11 +264,6 @@ def test_mutated_responses_only_protocol_error(data: st.DataObject, cuts: list[i
 
 
 # --- (c) round trips ----------------------------------------------------------------------------
-
-response_fields = st.lists(
-    st.tuples(field_names, field_values).filter(lambda f: f[0].lower() not in {"server", "date"}),
-    max_size=5,
-)
 
 
 @given(

@@ -5,9 +5,12 @@ EndOfMessage and after an error (RFC 9112, RFC 9110).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import pytest
+import sws_http_testing as testing  # loaded by ../conftest.py
+from sws_http_testing import data, eom
 
 from sws_http.proto import (
     DEFAULT_MAX_BODY_BYTES,
@@ -27,49 +30,8 @@ from sws_http.proto import (
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def norm(event: Any) -> tuple[Any, ...]:
-    """An event as a comparable tuple (`Request` compares by identity)."""
-    if isinstance(event, Request):
-        return (
-            "request",
-            event.method,
-            event.target,
-            event.path,
-            event.query,
-            event.http_version,
-            event.headers.items(),
-            event.host,
-            event.keep_alive,
-            event.content_length,
-            event.chunked,
-            event.expect_continue,
-        )
-    if isinstance(event, Data):
-        return ("data", event.data)
-    assert isinstance(event, EndOfMessage), event
-    return ("eom", event.trailers.items())
-
-
-def merge_data(events: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """Concatenate consecutive Data events (how a body is split is not part of the contract)."""
-    out: list[tuple[Any, ...]] = []
-    for event in events:
-        if event[0] == "data" and out and out[-1][0] == "data":
-            out[-1] = ("data", out[-1][1] + event[1])
-        else:
-            out.append(event)
-    return out
-
-
-def drain(parser: RequestParser) -> list[tuple[Any, ...]]:
-    """Every event until NEED_DATA, bounded (the parser must never spin)."""
-    events = []
-    for _ in range(10_000):
-        event = parser.next_event()
-        if event is NEED_DATA:
-            return events
-        events.append(norm(event))
-    raise AssertionError("next_event never returned NEED_DATA")
+norm = testing.norm_request
+drain = partial(testing.drain, norm=norm)  # every event until NEED_DATA, bounded
 
 
 def parse(
@@ -78,18 +40,7 @@ def parse(
     """Feed `data` at once; return the merged events, the error if any, and the parser."""
     parser = RequestParser(**limits)
     parser.feed(data)
-    events: list[tuple[Any, ...]] = []
-    try:
-        for _ in range(10_000):
-            event = parser.next_event()
-            if event is NEED_DATA:
-                break
-            events.append(norm(event))
-        else:
-            raise AssertionError("next_event never returned NEED_DATA")
-    except ProtocolError as exc:
-        return merge_data(events), exc, parser
-    return merge_data(events), None, parser
+    return (*testing.parse_fed(parser, norm), parser)
 
 
 def req(
@@ -120,14 +71,6 @@ def req(
         chunked,
         expect_continue,
     )
-
-
-def data(b: bytes) -> tuple[Any, ...]:
-    return ("data", b)
-
-
-def eom(trailers: list[tuple[str, str]] | None = None) -> tuple[Any, ...]:
-    return ("eom", trailers or [])
 
 
 H = b"Host: a\r\n"
@@ -417,12 +360,7 @@ def test_valid_request_events(raw: bytes, expected: list[tuple[Any, ...]]) -> No
 
 @pytest.mark.parametrize(("raw", "expected"), VALID)
 def test_valid_request_byte_by_byte(raw: bytes, expected: list[tuple[Any, ...]]) -> None:
-    parser = RequestParser()
-    events = []
-    for i in range(len(raw)):
-        parser.feed(raw[i : i + 1])
-        events += drain(parser)
-    assert merge_data(events) == expected
+    assert testing.feed_byte_by_byte(RequestParser(), raw, norm) == expected
 
 
 def test_headers_accessors() -> None:

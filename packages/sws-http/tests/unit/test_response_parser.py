@@ -6,18 +6,19 @@ the request heads a client writes.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import pytest
+import sws_http_testing as testing  # loaded by ../conftest.py
+from sws_http_testing import data, eom, merge_data
 
 from sws_http.proto import (
     DEFAULT_MAX_HEADER_BYTES,
     DEFAULT_MAX_HEADERS,
     DEFAULT_MAX_RESPONSE_BODY_BYTES,
-    NEED_DATA,
     Data,
     EndOfMessage,
-    InformationalResponse,
     ProtocolError,
     Response,
     ResponseParser,
@@ -30,57 +31,9 @@ from sws_http.proto import (
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def norm(event: Any) -> tuple[Any, ...]:
-    """An event as a comparable tuple (the head events compare by identity)."""
-    if isinstance(event, Response):
-        return (
-            "response",
-            event.status,
-            event.reason,
-            event.http_version,
-            event.headers.items(),
-            event.keep_alive,
-            event.content_length,
-        )
-    if isinstance(event, InformationalResponse):
-        return ("info", event.status, event.reason, event.http_version, event.headers.items())
-    if isinstance(event, Data):
-        return ("data", event.data)
-    assert isinstance(event, EndOfMessage), event
-    return ("eom", event.trailers.items())
-
-
-def merge_data(events: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """Concatenate consecutive Data events (how a body is split is not part of the contract)."""
-    out: list[tuple[Any, ...]] = []
-    for event in events:
-        if event[0] == "data" and out and out[-1][0] == "data":
-            out[-1] = ("data", out[-1][1] + event[1])
-        else:
-            out.append(event)
-    return out
-
-
-def drain(parser: ResponseParser) -> list[tuple[Any, ...]]:
-    """Every event until NEED_DATA, bounded (the parser must never spin)."""
-    events = []
-    for _ in range(10_000):
-        event = parser.next_event()
-        if event is NEED_DATA:
-            return events
-        if isinstance(event, Data):
-            assert event.data, "empty Data event"
-        events.append(norm(event))
-    raise AssertionError("next_event never returned NEED_DATA")
-
-
-def feed_byte_by_byte(parser: ResponseParser, raw: bytes) -> list[tuple[Any, ...]]:
-    """Feed one byte at a time, draining after each; return the merged events."""
-    events = []
-    for i in range(len(raw)):
-        parser.feed(raw[i : i + 1])
-        events += drain(parser)
-    return merge_data(events)
+norm = testing.norm_response
+drain = partial(testing.drain, norm=norm, nonempty=True)  # every event until NEED_DATA, bounded
+feed_byte_by_byte = partial(testing.feed_byte_by_byte, norm=norm, nonempty=True)
 
 
 def parse(
@@ -94,18 +47,7 @@ def parse(
     parser.feed(raw)
     if eof:
         parser.feed_eof()
-    events: list[tuple[Any, ...]] = []
-    try:
-        for _ in range(10_000):
-            event = parser.next_event()
-            if event is NEED_DATA:
-                break
-            events.append(norm(event))
-        else:
-            raise AssertionError("next_event never returned NEED_DATA")
-    except ProtocolError as exc:
-        return merge_data(events), exc, parser
-    return merge_data(events), None, parser
+    return (*testing.parse_fed(parser, norm), parser)
 
 
 def resp(
@@ -124,14 +66,6 @@ def info(
     status: int = 100, reason: str = "Continue", headers: list[tuple[str, str]] | None = None
 ) -> tuple[Any, ...]:
     return ("info", status, reason, "1.1", headers or [])
-
-
-def data(b: bytes) -> tuple[Any, ...]:
-    return ("data", b)
-
-
-def eom(trailers: list[tuple[str, str]] | None = None) -> tuple[Any, ...]:
-    return ("eom", trailers or [])
 
 
 OK = b"HTTP/1.1 200 OK\r\n"

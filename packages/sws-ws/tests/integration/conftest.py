@@ -19,28 +19,45 @@ The frame codec here is written from RFC 6455 §5.2, not imported from `sws_ws.p
 a test does not trust the code under test to build its own input.
 
 Test modules cannot import this file (pytest runs with --import-mode=importlib), so the
-helpers are fixtures and the objects they return.
+helpers are fixtures and the objects they return. What they share with sws_http's integration
+tests (`Served`, the loops' start and checked stop, the raw socket client) is sws_http's
+`tests/sws_http_testing.py`, loaded here by path (see `_load_testing`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
-import socket
 import struct
+import sys
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as ws_connect
 
-from sws_core import Loop
 
-WAIT_S = 10.0  # the bound on every socket read and event wait
-JOIN_S = 20.0  # a graceful stop (its grace period is 10 s), with room to spare
+def _load_testing() -> Any:
+    """sws_http's `tests/sws_http_testing.py`, imported once with its asserts rewritten like a
+    test module's (`packages/sws-http/tests/conftest.py` does the same when sws_http's tests
+    run too; this one serves when sws_ws's run alone)."""
+    name = "sws_http_testing"
+    if name not in sys.modules:
+        pytest.register_assert_rewrite(name)
+        where = [str(Path(__file__).resolve().parents[3] / "sws-http" / "tests")]
+        spec = next(s for f in sys.meta_path if (s := f.find_spec(name, where)))  # pytest's first
+        module = sys.modules[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+testing = _load_testing()
+WAIT_S = testing.WAIT_S  # the bound on every socket read and event wait
 
 # A valid Sec-WebSocket-Key (RFC 6455 §4.1: base64 of 16 bytes) and its accept value.
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="
@@ -50,88 +67,19 @@ ACCEPT = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
 # --- the server side --------------------------------------------------------------------------
 
 
-@dataclass
-class Served:
-    """An app served by a loop on its own thread."""
-
-    loop: Loop
-    port: int
-    thread: threading.Thread
-    errors: list[BaseException] = field(default_factory=list)
+class Served(testing.Served):
+    """An app served by a loop on its own thread; `url(path)` is its WebSocket URL."""
 
     def url(self, path: str = "/") -> str:
         return f"ws://127.0.0.1:{self.port}{path}"
-
-    def call(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """Run `fn(*args)` on the IO thread (through `invoke`) and return its result."""
-        done = threading.Event()
-        out: list[Any] = []
-
-        def run() -> None:
-            try:
-                out.append(fn(*args))
-            except BaseException as exc:  # handed to the test thread, re-raised there
-                out.append(exc)
-            done.set()
-
-        self.loop.invoke(run)
-        assert done.wait(WAIT_S), f"the loop did not run {fn!r} within {WAIT_S} s"
-        if isinstance(out[0], BaseException):
-            raise out[0]
-        return out[0]
-
-    def wait_until(
-        self, predicate: Callable[[], bool], what: str, timeout_s: float = WAIT_S
-    ) -> None:
-        """Wait until `predicate()`, evaluated on the IO thread, is true (at most
-        `timeout_s`)."""
-        done = threading.Event()
-        gave_up = threading.Event()
-
-        def check() -> None:
-            if predicate():
-                done.set()
-            elif not gave_up.is_set():
-                self.loop.invoke(check)  # again next turn: no polling from the test
-
-        self.loop.invoke(check)
-        ok = done.wait(timeout_s)
-        gave_up.set()
-        assert ok, f"{what}: not true within {timeout_s} s"
 
 
 @pytest.fixture
 def serve() -> Iterator[Callable[..., Served]]:
     """Factory: `serve(app, **loop_kw)` starts a loop serving `app` on 127.0.0.1:0."""
-    started: list[Served] = []
-
-    def start(app: Any, **loop_kw: Any) -> Served:
-        loop_kw.setdefault("handle_signals", False)
-        loop = Loop(**loop_kw)
-        listener = app.listen(loop, "127.0.0.1", 0)  # before run(): ring made on its thread
-        errors: list[BaseException] = []
-
-        def run() -> None:
-            try:
-                loop.run()
-            except BaseException as exc:
-                errors.append(exc)
-
-        thread = threading.Thread(target=run, name="sws-ws-loop", daemon=True)
-        served = Served(loop, listener.port, thread, errors)
-        started.append(served)
-        thread.start()
-        return served
-
-    yield start
-
-    for served in started:
-        served.loop.stop()
-    for served in started:
-        served.thread.join(JOIN_S)
-        assert not served.thread.is_alive(), f"loop thread still running {JOIN_S} s after stop"
-        assert not served.errors, f"loop.run() raised {served.errors!r}"
-        assert served.loop.statistics().slots_live == 0
+    servers = testing.Servers("sws-ws-loop", Served)
+    yield servers.start
+    servers.stop_all()
 
 
 class Record:
@@ -279,40 +227,12 @@ def upgrade_request(
     return "\r\n".join(lines).encode()
 
 
-class RawWs:
+class RawWs(testing.RawClient):
     """A blocking socket with a timeout, speaking HTTP and WebSocket frames by hand."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        self.buf = b""
-
-    def send(self, data: bytes) -> None:
-        self.sock.sendall(data)
-
-    def _fill(self) -> None:
-        data = self.sock.recv(65536)
-        if not data:
-            raise EOFError(f"EOF with {len(self.buf)} bytes buffered: {self.buf[:200]!r}")
-        self.buf += data
-
-    def _take(self, n: int) -> bytes:
-        while len(self.buf) < n:
-            self._fill()
-        out, self.buf = self.buf[:n], self.buf[n:]
-        return out
 
     def read_head(self, *, body: bool = True) -> Head:
         """A response head; with `body`, a body framed by Content-Length is read too."""
-        while b"\r\n\r\n" not in self.buf:
-            self._fill()
-        head, _, self.buf = self.buf.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        version, status, *_ = lines[0].split(" ", 2)
-        assert version == "HTTP/1.1", lines[0]
-        headers = []
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            headers.append((name.lower(), value.strip()))
+        _, (_, status, *_), headers = self._read_head()
         resp = Head(int(status), headers)
         if body and resp.status != 101:
             resp.body = self._take(int(resp.header("content-length") or "0"))
@@ -355,42 +275,11 @@ class RawWs:
             if frame.opcode == 0x8:
                 return frame
 
-    def closed_by_peer(self) -> bool:
-        """Whether the server closed TCP: recv returns b"" (nothing else buffered)."""
-        if self.buf:
-            return False
-        try:
-            return self.sock.recv(65536) == b""
-        except ConnectionResetError:
-            return True
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-class RawClients:
-    def __init__(self) -> None:
-        self.all: list[RawWs] = []
-
-    def connect(self, port: int, *, rcvbuf: int | None = None) -> RawWs:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        client = RawWs(sock)
-        self.all.append(client)
-        if rcvbuf is not None:  # before connect: the window is negotiated on the SYN
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-        sock.settimeout(WAIT_S)
-        sock.connect(("127.0.0.1", port))
-        return client
-
-    def close_all(self) -> None:
-        for client in self.all:
-            client.close()
-        self.all.clear()
-
 
 @pytest.fixture
-def raw(serve: Callable[..., Served]) -> Iterator[RawClients]:
-    """Raw clients, closed before the loops stop (so a stop never waits on them)."""
-    clients = RawClients()
+def raw(serve: Callable[..., Served]) -> Iterator[testing.RawClients[RawWs]]:
+    """Raw clients (`connect(port, *, rcvbuf=None)`), closed before the loops stop (so a stop
+    never waits on them)."""
+    clients = testing.RawClients(RawWs)
     yield clients
     clients.close_all()

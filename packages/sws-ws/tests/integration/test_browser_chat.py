@@ -25,18 +25,14 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as ws_connect
-
-from sws_core import Loop
 
 
 def _find_chromium() -> str | None:
@@ -59,7 +55,6 @@ pytestmark = [
 
 START_S = 60.0  # Chromium's start on a loaded 2-core machine (usually about 1 s)
 WAIT_S = 20.0  # the bound on every other wait: a page's state, a message, a reply
-JOIN_S = 20.0  # the server loop's graceful stop, with room to spare
 POLL_S = 0.05  # between two looks at a page (a poll interval, never an assertion)
 CHROMIUM_FLAGS = [
     "--headless",
@@ -81,44 +76,13 @@ CHROMIUM_FLAGS = [
 # --- the server ---------------------------------------------------------------------------------
 
 
-@dataclass
-class Served:
-    loop: Loop
-    port: int
-    thread: threading.Thread
-    errors: list[BaseException] = field(default_factory=list)
-
-    def http(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def ws(self, path: str) -> str:
-        return f"ws://127.0.0.1:{self.port}{path}"
-
-
 @pytest.fixture
-def chat_server() -> Iterator[Served]:
-    """`sws_ws.demo.app` served by a loop on its own thread, on 127.0.0.1, port 0."""
+def chat_server(serve: Callable[..., Any]) -> Any:
+    """`sws_ws.demo.app` served on 127.0.0.1, port 0, by the conftest's `serve` (a loop on its
+    own thread, stopped and checked at teardown)."""
     from sws_ws.demo import app
 
-    loop = Loop(handle_signals=False)
-    listener = app.listen(loop, "127.0.0.1", 0)  # before run(): the ring is made on its thread
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            loop.run()
-        except BaseException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=run, name="sws-ws-browser-loop", daemon=True)
-    served = Served(loop, listener.port, thread, errors)
-    thread.start()
-    yield served
-    loop.stop()
-    thread.join(JOIN_S)
-    assert not thread.is_alive(), f"loop thread still running {JOIN_S} s after stop"
-    assert not errors, f"loop.run() raised {errors!r}"
-    assert loop.statistics().slots_live == 0
+    return serve(app)
 
 
 # --- the browser --------------------------------------------------------------------------------
@@ -282,7 +246,7 @@ def _stop_browser(proc: subprocess.Popen[bytes], cdp: ClientConnection | None) -
 
 
 @pytest.fixture
-def browser(chat_server: Served) -> Iterator[Browser]:
+def browser(chat_server: Any) -> Iterator[Browser]:
     """Headless Chromium with a fresh profile; closed, reaped and removed at teardown.
 
     Depends on `chat_server` so that the browser is gone before the loop stops.
@@ -325,12 +289,12 @@ def browser(chat_server: Served) -> Iterator[Browser]:
 
 
 @pytest.fixture
-def listener(chat_server: Served) -> Iterator[Callable[[str], ClientConnection]]:
+def listener(chat_server: Any) -> Iterator[Callable[[str], ClientConnection]]:
     """Factory for plain `websockets` chat clients, closed before the loop stops."""
     with contextlib.ExitStack() as stack:
 
         def connect(query: str) -> ClientConnection:
-            url = chat_server.ws(f"/chat/ws?{query}")
+            url = chat_server.url(f"/chat/ws?{query}")
             return stack.enter_context(
                 ws_connect(url, proxy=None, open_timeout=WAIT_S, ping_interval=None)
             )
@@ -357,10 +321,10 @@ def recv_until(client: ClientConnection, wanted: dict[str, str]) -> list[dict[st
 
 
 def test_chat_page_in_two_browser_pages(
-    chat_server: Served, browser: Browser, listener: Callable[[str], ClientConnection]
+    chat_server: Any, browser: Browser, listener: Callable[[str], ClientConnection]
 ) -> None:
-    alice = browser.open_page(chat_server.http("/chat?name=alice&room=t"))
-    bob = browser.open_page(chat_server.http("/chat?name=bob&room=t"))
+    alice = browser.open_page(f"http://127.0.0.1:{chat_server.port}/chat?name=alice&room=t")
+    bob = browser.open_page(f"http://127.0.0.1:{chat_server.port}/chat?name=bob&room=t")
     for page in (alice, bob):
         page.wait_for(
             "document.body && document.body.dataset.state === 'open'", "the page's socket opens"
