@@ -441,6 +441,7 @@ class Loop:
         self._get_sqe = self._ring.get_sqe  # bound once: the hot paths call these per op
         self._read_buffer = self._bufs.take  # published once per turn, after the dispatch
         self._publish_buffers = self._bufs.publish
+        self._wake_pending = False  # a write into a previous run's eventfd is gone
         self._wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
         self._arm_wake()
         for listener in self._listeners:
