@@ -10,8 +10,10 @@ Rules that hold here:
   that does not read while more than `max_send_queue_bytes` wait for it is closed with
   1008 (policy violation); a fiber that does not `receive()` pauses reading instead.
 - After the closing handshake (or a protocol failure, whose close frame says why) the
-  server closes TCP first, as RFC 6455 §7.1.1 asks. A peer that vanishes gets
-  `on_close(1006)`.
+  server closes TCP first, as RFC 6455 §7.1.1 asks. After a failure the peer may still
+  be sending: the FIN goes out at once, but the socket closes only at the peer's EOF (or
+  the close deadline), its bytes read and dropped meanwhile, so that no reset can destroy
+  the close frame (a lingering close). A peer that vanishes gets `on_close(1006)`.
 - Liveness: a connection silent for `ping_interval_s` gets a ping; no answer within
   `ping_timeout_s` closes it with 1011 (the server's periodic check, see `_server`).
 - Every method may be called from the IO thread; `send`, `ping`, `close` and the topic
@@ -74,6 +76,7 @@ class WebSocket:
         "_close_timer",
         "_closed",
         "_inbox",
+        "_lingering",
         "_over_since",
         "_paused",
         "_pinged_at",
@@ -131,6 +134,7 @@ class WebSocket:
         self._inbox: collections.deque[Message] | None = None  # fibers only
         self._arrived: Flag | None = None
         self._closed = False  # the TCP connection is closing or closed
+        self._lingering = False  # failed: our FIN is out, the peer's bytes are dropped
         self._reported = False  # on_close has run / the fiber was told
         self._topics: set[str] | None = None
 
@@ -267,7 +271,10 @@ class WebSocket:
             self._write(out)
         if not self._closed:
             self._closed = True
-            self.conn.close()  # §7.1.1: the server closes TCP first
+            if any(type(event) is ProtocolFailed for event in events):
+                self._linger()
+            else:
+                self.conn.close()  # §7.1.1: the server closes TCP first
 
     def _dispatch(self, events: list[Event]) -> None:
         for event in events:
@@ -285,8 +292,9 @@ class WebSocket:
                 self._end(event.code, event.reason)  # type: ignore[union-attr]
 
     def eof_received(self) -> None:
-        if not self._closed:
+        if not self._closed or self._lingering:
             self._closed = True
+            self._lingering = False
             self.conn.close()
         self._end(_ABNORMAL, "")
 
@@ -382,6 +390,20 @@ class WebSocket:
         elif self._arrived is not None:
             self._arrived.set()  # a waiting receive() returns None
 
+    def _linger(self) -> None:
+        """Close after failing the connection (1002, 1007, 1009) while the peer may still
+        be sending (the rest of a message over the limit, say).
+
+        Closing a socket with received bytes unread makes the kernel send a reset, which
+        can destroy our close frame before the peer reads it. So the FIN goes out behind
+        the close frame (we still close first, RFC 6455 §7.1.1), what the peer sends is
+        read and dropped, and the socket closes at the peer's EOF, or at the close
+        deadline (a lingering close, as nginx's `lingering_close`)."""
+        self._lingering = True
+        self.conn.shutdown_write()
+        self._unpause()  # the peer's bytes must be read to be dropped
+        self._arm_close_deadline()
+
     def _arm_close_deadline(self) -> None:
         """Our close frame is out: the peer's reply has `close_timeout_s` to come, however
         much else it keeps sending meanwhile."""
@@ -391,7 +413,7 @@ class WebSocket:
 
     def _close_expired(self) -> None:
         self._close_timer = None
-        if not self._closed:
+        if not self._closed or self._lingering:
             log.info(
                 "websocket %s: no close frame within %.0f s", self.path, self.app.close_timeout_s
             )

@@ -131,3 +131,22 @@ def test_garbage_after_the_handshake_is_a_protocol_error(served: Any, raw: Any) 
     close = client.read_until_close()
     assert close.close_code == 1002
     assert client.closed_by_peer()
+
+
+def test_a_peer_still_sending_after_a_failure_reads_the_close_frame_and_a_fin(
+    served: Any, raw: Any, record: Any
+) -> None:
+    # A lingering close: closing with the peer's bytes unread would send a reset, which may
+    # destroy the close frame before the peer reads it; the server half-closes and drops
+    # what keeps coming instead, and closes once the peer has.
+    client = raw.connect(served.port)
+    client.handshake()
+    client.send_frame(0x2, b"", length=1 << 30)  # 1 GiB announced: 1009 on the header
+    for _ in range(64):  # 4 MiB more, well past what the socket buffers hold
+        client.send(b"x" * 65536)
+    close = client.read_until_close()
+    assert close.close_code == 1009
+    assert client.sock.recv(65536) == b""  # the FIN, not a reset
+    client.send(b"x" * 65536)  # still taken and dropped
+    client.close()
+    assert record.wait("close") == [(1009,)]
