@@ -32,6 +32,12 @@ Rules applied strictly (request smuggling defenses):
 - Chunked bodies: hex sizes (no sign, no leading whitespace, bounded length), chunk
   extensions skipped, CRLF after each chunk, trailers parsed like headers.
 
+Both parsers remember the heads they accepted, by their bytes, in bounded tables (one per
+set of limits, shared by every parser with those limits): a head met again (a keep-alive
+client repeats its own byte for byte; a server its response head within the second of its
+Date) is not checked and split again. Each message still gets its own `Request` or
+`Response`; they may share one `Headers`, which is read-only.
+
 Every error is a `ProtocolError` with the status to answer (400, 413, 414, 431, 501, 505)
 and a short message; the caller answers and closes the connection.
 
