@@ -266,12 +266,18 @@ class HttpProtocol:
             self._answer_500(ctx)
             return
         data = head if request.method == "HEAD" or status == 204 or status == 304 else head + body
-        held = self._out_bytes + len(data)
-        if keep_alive and self._looping and self.parser.buffered and held <= _MAX_HELD_BYTES:
+        if (
+            keep_alive
+            and self._looping
+            and self.parser.buffered
+            and self._out_bytes + len(data) <= _MAX_HELD_BYTES
+        ):
             self._out.append(data)  # more requests wait: answer them all in one write
-            self._out_bytes = held
-        else:
+            self._out_bytes += len(data)
+        elif self._out:
             self._write(data)
+        else:
+            conn.write(data)  # the usual case
         if self.app.access_log:
             access_log.info(
                 '%s "%s %s HTTP/%s" %d %d',
