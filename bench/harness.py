@@ -732,9 +732,10 @@ def check_importable(hints: Mapping[str, str]) -> None:
     Raises:
         BenchError: the first module that cannot be imported, with its hint.
     """
-    for module, hint in hints.items():
-        if importlib.util.find_spec(module) is None:
-            raise BenchError(f"{module} is not importable by {sys.executable}: {hint}")
+    missing = missing_modules(list(hints))
+    if missing:
+        module = missing[0]
+        raise BenchError(f"{module} is not importable by {sys.executable}: {hints[module]}")
 
 
 def last_json_object(stdout: str, what: str) -> dict[str, Any]:

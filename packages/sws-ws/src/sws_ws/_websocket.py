@@ -413,7 +413,15 @@ class WebSocket:
 
     def _close_expired(self) -> None:
         self._close_timer = None
-        if not self._closed or self._lingering:
+        if self._lingering:
+            log.info(
+                "websocket %s: the peer kept its side open %.0f s after our close frame",
+                self.path,
+                self.app.close_timeout_s,
+            )
+            self._closed = True
+            self.conn.abort(TimeoutError("the peer did not close after our close frame"))
+        elif not self._closed:
             log.info(
                 "websocket %s: no close frame within %.0f s", self.path, self.app.close_timeout_s
             )

@@ -59,7 +59,10 @@ def zone_index(zone: str) -> int:
         ValueError: no interface has that name, or the zone is empty.
     """
     if zone.isascii() and zone.isdigit():
-        return int(zone)
+        index = int(zone)
+        if index > 0xFFFFFFFF:  # sin6_scope_id is 32 bits
+            raise ValueError(f"no network interface {zone!r} for an IPv6 zone")
+        return index
     try:
         return socket.if_nametoindex(zone)
     except (OSError, ValueError):

@@ -81,7 +81,7 @@ def test_an_ipv6_zone_becomes_the_scope_id() -> None:
     assert uring.zone_index("12") == 12
 
 
-@pytest.mark.parametrize("zone", ["no-such-if0", "", "\u00e9th0"])
+@pytest.mark.parametrize("zone", ["no-such-if0", "", "\u00e9th0", str(1 << 32)])
 def test_a_zone_naming_no_interface_is_a_value_error(zone: str) -> None:
     with pytest.raises(ValueError, match="no network interface"):
         uring.sockaddr(f"fe80::1%{zone}", 53)
