@@ -153,10 +153,10 @@ class HttpProtocol:
                     parser.next_event()
                     self._handle(event, b"")
                     if not parser.buffered:  # the usual case: nothing more has arrived
-                        self._looping = False
-                        if self._out:
-                            self._flush()
-                        if not self._busy and not self._eof and conn.state == 0:
+                        if not (self._out or self._busy or self._eof or conn.state != 0):
+                            # The tail below, cut short: answered, open, nothing held,
+                            # nothing buffered (so no slow request to watch).
+                            self._looping = False
                             self._started = 0.0
                             conn.idle_timeout_s = self.app.keep_alive_timeout_s
                             return
@@ -204,8 +204,6 @@ class HttpProtocol:
             self._respond(ctx)
 
     def _run_fiber(self, ctx: Context, fiber: Any) -> Generator[Op, Any, None]:
-        if self._out:  # _process flushes before a fiber's first step; this only guards it
-            self._flush()
         try:
             if inspect.iscoroutine(fiber):
                 yield from fiber.__await__()

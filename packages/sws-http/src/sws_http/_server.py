@@ -33,11 +33,14 @@ from sws_http.proto import (
     http_date,
     response_head,
 )
+from sws_http.proto._remembered import remember
 
 Middleware = Callable[[Context, Callable[[], Any]], Any]
 DEFAULT_KEEP_ALIVE_TIMEOUT_S: Final = 75.0  # idle keep-alive connections; nginx's default
 DEFAULT_REQUEST_TIMEOUT_S: Final = 30.0  # to receive one whole request; nginx: 60 (head)
-_MAX_CACHED_HEADS: Final = 256  # response heads remembered within one second
+# Response heads remembered within one second: an app answers with a few kinds of head
+# (status, fields, length); 256 of them, a few hundred bytes each, is under 100 KiB.
+_MAX_CACHED_HEADS: Final = 256
 
 
 class Server:
@@ -206,7 +209,7 @@ class Server:
         Raises:
             ValueError: from `response_head`.
         """
-        date = self._date if int(time.time()) == self._date_second else self.date()
+        date = self.date()
         try:
             key = (status, *headers, content_length, keep_alive, http_10)
             head = self._heads.get(key)
@@ -222,9 +225,7 @@ class Server:
                 date=date,
             )
             if key is not None:
-                if len(self._heads) >= _MAX_CACHED_HEADS:
-                    self._heads.clear()
-                self._heads[key] = head
+                remember(self._heads, key, head, _MAX_CACHED_HEADS)
         return head
 
     def _dispatch(self, ctx: Context) -> Any:

@@ -23,6 +23,7 @@ from typing import Any, Final
 
 from sws_http.proto._errors import ProtocolError
 from sws_http.proto._events import NEED_DATA, Data, EndOfMessage, Headers, NeedData, Request
+from sws_http.proto._remembered import head_table, remember
 
 # Limits (units in the names). Precedents in the comments.
 DEFAULT_MAX_HEADER_BYTES: Final = 16384  # request line + fields; h11 and node use 16 KiB
@@ -71,8 +72,8 @@ _ABSOLUTE = re.compile(rb"[A-Za-z][A-Za-z0-9+\-.]*://([^/?#]*)(.*)", re.DOTALL)
 # server's many clients, send the same few heads again and again. The table holds
 # Request's fields, so every request still gets its own Request; they share the (lazily
 # split, read-only) Headers. Bounded: cleared when full.
-_MAX_CACHED_HEAD_BYTES: Final = 2048
-_MAX_CACHED_HEADS: Final = 512
+_MAX_CACHED_HEAD_BYTES: Final = 2048  # a browser's head with cookies fits; most are ~500
+_MAX_CACHED_HEADS: Final = 512  # at most 1 MiB per set of limits
 _RequestArgs = tuple[str, str, str, str, str, Headers, str, bool, int | None, bool, bool]
 _head_caches: dict[tuple[int, ...], dict[bytes, _RequestArgs]] = {}
 _NO_TRAILERS: Final = EndOfMessage(Headers([]))
@@ -106,14 +107,6 @@ class Limits:
     def max_body_bytes(self) -> int:
         """The limit on a body's total length."""
         return self._max_body_bytes
-
-
-def head_table(tables: dict[tuple[int, ...], dict[bytes, Any]], limits: tuple[int, ...]) -> Any:
-    """The table of heads remembered under `limits`, made on first use."""
-    table = tables.get(limits)
-    if table is None:
-        table = tables.setdefault(limits, {})
-    return table
 
 
 class RequestParser(Limits):
@@ -270,19 +263,8 @@ class RequestParser(Limits):
             # A head seen before (keep-alive clients repeat theirs byte for byte): its
             # checks passed then and would pass again, under the same limits.
             end = buf.find(b"\r\n\r\n", 0, _MAX_CACHED_HEAD_BYTES) + 4
-            if end == len(buf):  # the usual case: one head, nothing after it
-                args = self._cache.get(bytes(buf))
-                if args is not None:
-                    buf.clear()
-                    self._empty_lines = 0
-                    if args[8] == 0:  # no body
-                        self._request = request = Request(*args)
-                        self._state = _BODY_LENGTH
-                        self._remaining = 0
-                        return request
-                    return self._start_body(Request(*args))
-            elif end >= 4:
-                args = self._cache.get(bytes(buf[:end]))
+            if end >= 4:  # the whole buffer, in the usual case: no slice to copy
+                args = self._cache.get(bytes(buf) if end == len(buf) else bytes(buf[:end]))
                 if args is not None:
                     del buf[:end]
                     self._empty_lines = 0
@@ -378,11 +360,8 @@ class RequestParser(Limits):
                 name = m.group(1).decode("ascii").lower()
                 special.setdefault(name, []).append(m.group(2).decode("latin-1").strip(" \t"))
             args = self._build_request(method, target, version, headers, special)
-            if len(head) <= _MAX_CACHED_HEAD_BYTES - 4:
-                cache = self._cache
-                if len(cache) >= _MAX_CACHED_HEADS:
-                    cache.clear()
-                cache[head + b"\r\n\r\n"] = args  # keyed with its end, as it arrives
+            if len(head) <= _MAX_CACHED_HEAD_BYTES - 4:  # keyed with its end, as it arrives
+                remember(self._cache, head + b"\r\n\r\n", args, _MAX_CACHED_HEADS)
             return args
         fields = self._fields(block.split(b"\r\n") if block else [], "header")
         headers = Headers(fields)

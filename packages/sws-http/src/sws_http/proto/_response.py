@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterable
 from typing import Final
 
+from sws_http.proto._remembered import remember
+
 REASONS: Final[dict[int, str]] = {
     100: "Continue",
     101: "Switching Protocols",
@@ -103,9 +105,7 @@ def _header_line(name: str, value: str) -> bytes:
     if name.lower() in _FRAMING:
         raise ValueError(f"{name} is set from response_head's arguments")
     line = f"{name}: {value}\r\n".encode("latin-1")
-    if len(_checked_lines) >= _MAX_CHECKED:
-        _checked_lines.clear()
-    _checked_lines[name, value] = line
+    remember(_checked_lines, (name, value), line, _MAX_CHECKED)
     return line
 
 
@@ -115,9 +115,7 @@ def _checked_fixed(name: bytes, value: bytes) -> bytes:
         if _BAD_BYTES.search(value):
             raise ValueError(f"the {name.decode()} value has a control character (CR, LF, ...)")
         line = name + b": " + value + b"\r\n"
-        if len(_checked_fixed_lines) >= _MAX_CHECKED:
-            _checked_fixed_lines.clear()
-        _checked_fixed_lines[name, value] = line
+        remember(_checked_fixed_lines, (name, value), line, _MAX_CHECKED)
     return line
 
 

@@ -57,18 +57,20 @@ from typing import Any, Final
 from sws_http.proto._client import InformationalResponse, Response
 from sws_http.proto._errors import ProtocolError
 from sws_http.proto._events import NEED_DATA, Data, EndOfMessage, Headers, NeedData
+from sws_http.proto._remembered import head_table, remember
 from sws_http.proto._request import (
     _BAD_VALUE,
     _FIELD_BLOCK,
     _HEX,
+    _MAX_CACHED_HEAD_BYTES,
     _MAX_CHUNK_LINE_BYTES,
     _MAX_LENGTH_DIGITS,
     _MAX_SIZE_HEX_DIGITS,
+    _NO_TRAILERS,
     _TOKEN,
     DEFAULT_MAX_HEADER_BYTES,
     DEFAULT_MAX_HEADERS,
     Limits,
-    head_table,
 )
 
 # Limits (units in the names). The head limits are the request parser's: node applies its
@@ -85,10 +87,8 @@ _STATUS: Final = 502  # every error's status_hint
 # second of its Date). Only responses to methods that do not change the framing (not
 # HEAD, not CONNECT). Each response still gets its own Response; they share the lazily
 # split, read-only Headers. Bounded: cleared when full.
-_MAX_CACHED_HEAD_BYTES: Final = 2048
-_MAX_CACHED_HEADS: Final = 256
+_MAX_CACHED_HEADS: Final = 256  # a client talks to fewer servers than a server has clients
 _head_caches: dict[tuple[int, ...], dict[bytes, tuple[Any, int, int, int]]] = {}
-_NO_TRAILERS: Final = EndOfMessage(Headers([]))
 
 (
     _HEAD,
@@ -315,15 +315,10 @@ class ResponseParser(Limits):
         method = self._methods[0]
         response = self._final_response(status, reason, version, headers, block)
         if after <= _MAX_CACHED_HEAD_BYTES and method != "HEAD" and method != "CONNECT":
-            cache = self._cache
-            if len(cache) >= _MAX_CACHED_HEADS:
-                cache.clear()
-            cache[original] = (
-                (status, reason, version, headers, response.keep_alive, response.content_length),
-                self._state,
-                self._remaining,
-                self._after,
-            )
+            keep_alive, length = response.keep_alive, response.content_length
+            fields = (status, reason, version, headers, keep_alive, length)
+            entry = (fields, self._state, self._remaining, self._after)
+            remember(self._cache, original, entry, _MAX_CACHED_HEADS)
         return response
 
     def _section_end(self, what: str) -> tuple[int, int]:
