@@ -375,9 +375,7 @@ class Loop:
         # Always through the eventfd, even on the loop thread: a signal handler may run
         # between the turn's stop check and the next wait, which would then sleep on.
         if self._wake_fd >= 0:
-            self._wake_pending = True
-            if _eventfd_write(self._wake_fd, 1) < 0:  # closed in teardown: nobody to wake
-                self._wake_pending = False
+            self._write_wake()
 
     def on_loop_thread(self) -> bool:
         """Whether the caller runs on this loop's IO thread (False before `run`)."""
@@ -399,9 +397,12 @@ class Loop:
             and self._wake_fd >= 0
             and threading.get_ident() != self._thread_id
         ):
-            self._wake_pending = True
-            if _eventfd_write(self._wake_fd, 1) < 0:  # closed in teardown: nobody to wake
-                self._wake_pending = False
+            self._write_wake()
+
+    def _write_wake(self) -> None:
+        self._wake_pending = True
+        if _eventfd_write(self._wake_fd, 1) < 0:  # closed in teardown: nobody to wake
+            self._wake_pending = False
 
     # --- running ----------------------------------------------------------------------------
 
