@@ -65,6 +65,12 @@ _GRACE_S: Final = 1.0  # the loop's stop: every connection is already aborted by
 _JOIN_S: Final = 10.0  # close() waits this long for the loop thread
 
 
+def _here(pending: Pending[Any]) -> Any:
+    """What `request` and `stream` return: on an sws IO thread the pending itself (to
+    `yield from` or `await`), on any other thread its outcome (blocking only that thread)."""
+    return pending if current_loop() is not None else pending.result()
+
+
 class HttpClient:
     """An HTTP/1.1 client (plain `http://` only) with a keep-alive pool, on its own loop.
 
@@ -278,15 +284,8 @@ class HttpClient:
         Raises:
             HttpClientError: (plain threads) the request failed; see `fetch` for the rest.
         """
-        pending = self.fetch(
-            method,
-            url,
-            headers=headers,
-            body=body,
-            timeout=timeout,
-            follow_redirects=follow_redirects,
-        )
-        return pending if current_loop() is not None else pending.result()
+        pending = self._submit(method, url, headers, body, timeout, follow_redirects, stream=False)
+        return _here(pending)
 
     def stream(
         self,
@@ -302,15 +301,8 @@ class HttpClient:
 
         From a thread: `with client.stream("GET", url) as resp: for chunk in resp: ...`.
         """
-        pending = self.fetch_stream(
-            method,
-            url,
-            headers=headers,
-            body=body,
-            timeout=timeout,
-            follow_redirects=follow_redirects,
-        )
-        return pending if current_loop() is not None else pending.result()
+        pending = self._submit(method, url, headers, body, timeout, follow_redirects, stream=True)
+        return _here(pending)
 
     def get(self, url: str, **options: Any) -> Any:
         """`request("GET", url, ...)`."""

@@ -199,20 +199,28 @@ class Exchange:
             else:
                 raise ProtocolError(f"unexpected {type(event).__name__} before the response head")
 
+    def _body_piece(self) -> bytes | None:
+        """The parser's next body bytes: None when it needs more input, b"" at the end
+        (`done` is then set, and the trailers kept) or for an empty piece."""
+        event = self._event()
+        if event is proto.NEED_DATA:
+            return None
+        if isinstance(event, proto.Data):
+            return event.data
+        if isinstance(event, proto.EndOfMessage):
+            self.done = True
+            self.trailers = event.trailers
+            return b""
+        raise ProtocolError(f"unexpected {type(event).__name__} in a response body")
+
     def read_data(self) -> Generator[Op, Any, bytes]:
         """The next piece of the body; b"" once it is complete (trailers then set)."""
         while not self.done:
-            event = self._event()
-            if event is proto.NEED_DATA:
+            piece = self._body_piece()
+            if piece is None:
                 yield from self._fill()
-            elif isinstance(event, proto.Data):
-                if event.data:
-                    return event.data
-            elif isinstance(event, proto.EndOfMessage):
-                self.done = True
-                self.trailers = event.trailers
-            else:
-                raise ProtocolError(f"unexpected {type(event).__name__} in a response body")
+            elif piece:
+                return piece
         return b""
 
     def read_body(self, limit: int) -> Generator[Op, Any, bytes]:
@@ -230,19 +238,14 @@ class Exchange:
         parts: list[bytes] = []
         size = 0
         while not self.done:  # read_data's loop, without a generator per piece
-            event = self._event()
-            if event is proto.NEED_DATA:
+            piece = self._body_piece()
+            if piece is None:
                 yield from self._fill()
-            elif isinstance(event, proto.Data):
-                size += len(event.data)
+            elif piece:
+                size += len(piece)
                 if size > limit:
                     raise ResponseTooLargeError(f"response body exceeds {limit} bytes")
-                parts.append(event.data)
-            elif isinstance(event, proto.EndOfMessage):
-                self.done = True
-                self.trailers = event.trailers
-            else:
-                raise ProtocolError(f"unexpected {type(event).__name__} in a response body")
+                parts.append(piece)
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def reusable(self) -> bool:
