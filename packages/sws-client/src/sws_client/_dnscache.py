@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from ._dnsmsg import Answer, Outcome, fold_name
 
@@ -47,8 +48,7 @@ DEFAULT_MAX_NEGATIVE_TTL_S = 3600
 _CACHED = frozenset({Outcome.ADDRESSES, Outcome.NXDOMAIN, Outcome.NODATA})
 
 
-@dataclass(frozen=True, slots=True)
-class CacheEntry:
+class CacheEntry(NamedTuple):
     """A cached answer.
 
     Attributes:
@@ -134,7 +134,10 @@ class DnsCache:
             The entry, if there is one and `now` is before its `expires_at`; a dead one is
             dropped.
         """
-        key = (fold_name(name), qtype)
+        return self.get_key((fold_name(name), qtype), now)
+
+    def get_key(self, key: tuple[str, int], now: float) -> CacheEntry | None:
+        """`get` with the key made already: (`fold_name(name)`, qtype)."""
         entry = self._entries.get(key)
         if entry is None:
             self._misses += 1
@@ -164,12 +167,15 @@ class DnsCache:
         Raises:
             ValueError: the answer is TRUNCATED or a SERVER_ERROR, which are never cached.
         """
+        return self.put_key((fold_name(name), qtype), answer, now)
+
+    def put_key(self, key: tuple[str, int], answer: Answer, now: float) -> CacheEntry | None:
+        """`put` with the key made already: (`fold_name(name)`, qtype)."""
         if answer.outcome not in _CACHED:
             raise ValueError(f"a {answer.outcome.value} answer is not cacheable")
         ttl_s = min(max(answer.ttl_s, self._min_ttl_s), self._max_ttl_s)
         if answer.outcome is not Outcome.ADDRESSES:
             ttl_s = min(ttl_s, self._max_negative_ttl_s)
-        key = (fold_name(name), qtype)
         if ttl_s <= 0:
             self._entries.pop(key, None)
             return None

@@ -34,12 +34,12 @@ from __future__ import annotations
 
 import enum
 import ipaddress
-import secrets
+import os
 import struct
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from dnslib import RR, DNSBuffer, DNSLabel, DNSQuestion, DNSRecord
+from dnslib import RR, DNSBuffer, DNSLabel, DNSRecord
 
 if TYPE_CHECKING:
     from ._resolvconf import ResolvConf
@@ -84,6 +84,12 @@ _TYPE_CLASS = struct.Struct("!HH")
 _QUERY_FLAGS = 0x0100  # QR=0, opcode QUERY, RD=1
 _QR_OPCODE_MASK, _QR_OPCODE_RESPONSE = 0xF8, 0x80  # the first flags byte: QR=1, opcode 0
 _POINTER_TO_QUESTION = b"\xc0\x0c"  # RFC 1035 §4.1.4: the name at offset 12, the question's
+_TXIDS_PER_READ = 256  # one getrandom(2) per 256 queries, not one per query
+_txids: Iterator[int] = iter(())
+_LENGTH_BYTE = [bytes((n,)) for n in range(256)]  # a label's length prefix, by length
+_A_BYTES, _AAAA_BYTES = 4, 16  # RFC 1035 §3.4.1, RFC 3596 §2.2
+_PLAIN_RDATA_BYTES = {1: _A_BYTES, 28: _AAAA_BYTES}  # by QType
+_PLAIN_FIXED = struct.Struct("!6sIH")  # owner pointer, type, class; TTL; rdata length
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 Labels = tuple[bytes, ...]
@@ -108,8 +114,7 @@ class Outcome(enum.Enum):
     SERVER_ERROR = "server_error"
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
+class Answer(NamedTuple):
     """An answer to our question, read.
 
     Attributes:
@@ -209,11 +214,17 @@ def new_txid() -> int:
     """Return a random transaction id for a query (RFC 5452: ids must be unpredictable).
 
     Returns:
-        An int in 0..65535 from the `secrets` generator.
+        An int in 0..65535: two bytes of the operating system's random generator
+        (`os.urandom`, as `secrets` draws them), read 256 ids at a time.
     """
-    # 16 random bits are uniform over the ids as they are; randbelow(65536) would draw 17
-    # and reject half of the draws (two reads of the OS generator on average, not one).
-    return secrets.randbits(16)
+    global _txids
+    try:
+        return next(_txids)
+    except StopIteration:
+        # Threads that race here each read a fresh batch; every id is still random. The
+        # iterator of a memoryview is C code: next() on it is atomic under the GIL.
+        _txids = iter(memoryview(os.urandom(2 * _TXIDS_PER_READ)).cast("H"))
+        return next(_txids)
 
 
 class Question:
@@ -238,7 +249,16 @@ class Question:
         ValueError: an invalid name or an unsupported qtype.
     """
 
-    __slots__ = ("_folded", "_section", "_spans", "_wire_name", "name", "qtype")
+    __slots__ = (
+        "_folded",
+        "_plain_head",
+        "_plain_size",
+        "_section",
+        "_spans",
+        "_wire_name",
+        "name",
+        "qtype",
+    )
 
     def __init__(self, name: str, qtype: int) -> None:
         if qtype not in (QType.A, QType.AAAA):
@@ -247,13 +267,18 @@ class Question:
         self.name = name
         self.qtype = int(qtype)
         self._folded = _lower(labels)
-        # dnslib encodes the question once (RFC 1035 §4.1.2: the name as length-prefixed
-        # labels, then type and class); queries only put a fresh header in front of it.
-        buffer = DNSBuffer()
-        DNSQuestion(DNSLabel(labels), qtype, _CLASS_IN).pack(buffer)
-        self._section = bytes(buffer.data)
-        wire_name = self._section[: -_TYPE_CLASS.size]
+        # The question section (RFC 1035 §4.1.2): the name as length-prefixed labels, no
+        # compression (it is the first name of the message), then type and class. What
+        # dnslib's DNSQuestion.pack writes for it, which the property tests hold it to;
+        # queries only put a fresh header in front of it.
+        wire_name = b"".join([_LENGTH_BYTE[len(label)] + label for label in labels]) + b"\0"
+        type_class = _TYPE_CLASS.pack(qtype, _CLASS_IN)
+        self._section = wire_name + type_class
         self._wire_name = wire_name.lower()  # bytes.lower is ASCII-only; lengths are < 64
+        # Every record of the common answer (see `_plain_addresses`) starts with this: its
+        # owner a pointer to our question's name, then our type and class.
+        self._plain_head = _POINTER_TO_QUESTION + type_class
+        self._plain_size = _PLAIN_RDATA_BYTES[qtype]
         # Where each label sits in an answer that echoes the question (after the header).
         spans, start = [], _HEADER.size + 1
         for label in labels:
@@ -293,9 +318,13 @@ class Question:
         ):
             return self._check_parsed(packet, txid, rcode, default_negative_ttl_s)
         tc = bool(flags & 0x02)
+        answers, authority, additional = _COUNTS.unpack_from(packet, 4)[1:]
+        if not (tc or rcode or authority or additional) and answers:
+            answer = self._plain_addresses(packet, section_end, answers)
+            if answer is not None:
+                return answer
         buffer = _AnswerBuffer(packet, self._spans)
         buffer.offset = section_end
-        answers, authority, additional = _COUNTS.unpack_from(packet, 4)[1:]
         try:
             # What DNSRecord.parse does after the question; the additional section is read
             # too, so a packet that would not parse as a whole is still no answer.
@@ -311,6 +340,38 @@ class Question:
             self.qtype,
             default_negative_ttl_s,
         )
+
+    def _plain_addresses(self, packet: bytes, offset: int, count: int) -> Answer | None:
+        """Read the common answer without dnslib, or return None to have dnslib read it.
+
+        The common answer (NOERROR, no TC, our question, no authority or additional records)
+        has `count` records that are each our type and class IN, owned by a pointer to our
+        question's name, with the address's own length of rdata. For it this returns what
+        dnslib's parse and `_read_answer` give (the property tests compare the two); any
+        other shape, a CNAME say, or a packet too short for its records, goes to dnslib.
+        """
+        head = self._plain_head
+        size = self._plain_size
+        step = _PLAIN_FIXED.size + size
+        end = offset + count * step
+        if len(packet) < end:
+            return None
+        addresses: list[str] = []
+        ttl_s = _TTL_TOP_BIT - 1
+        unpack = _PLAIN_FIXED.unpack_from
+        for start in range(offset, end, step):
+            record_head, ttl, length = unpack(packet, start)
+            if record_head != head or length != size:
+                return None
+            data = packet[start + _PLAIN_FIXED.size : start + step]
+            if size == _A_BYTES:
+                address = "%d.%d.%d.%d" % tuple(data)  # noqa: UP031 - a fixed 4-tuple
+            else:
+                address = str(ipaddress.IPv6Address(data))
+            if address not in addresses:
+                addresses.append(address)
+            ttl_s = min(ttl_s, 0 if ttl & _TTL_TOP_BIT else ttl)  # RFC 2181 §8
+        return Answer(Outcome.ADDRESSES, 0, False, tuple(addresses), _text(self._folded), ttl_s)
 
     def _check_parsed(
         self, packet: bytes, txid: int, rcode: int, default_negative_ttl_s: int

@@ -45,7 +45,6 @@ from sws_core import (
     Loop,
     Op,
     connect,
-    current_loop,
 )
 
 from ._dnscache import CacheEntry
@@ -149,6 +148,7 @@ class TryPlan:
 
 
 def ask_nameservers(
+    loop: Loop,
     nameservers: tuple[tuple[str, int], ...],
     name: str,
     qtype: int,
@@ -162,6 +162,7 @@ def ask_nameservers(
     """Ask the nameservers about (name, qtype) until one answers usefully (a fiber body).
 
     Args:
+        loop: the loop this fiber runs on.
         nameservers: (address, port) pairs, numeric addresses.
         name: the name to ask about, one candidate of `candidate_names`.
         qtype: `QType.A` or `QType.AAAA`.
@@ -178,9 +179,6 @@ def ask_nameservers(
     Raises:
         ValueError: `name` is not a valid domain name, or `qtype` is not A or AAAA.
     """
-    loop = current_loop()
-    if loop is None:
-        raise RuntimeError("ask_nameservers runs in a fiber on an sws_core loop")
     question = Question(name, qtype)  # encoded once for every try
     plan = TryPlan(len(nameservers), attempts, start)
     rcode: int | None = None

@@ -50,8 +50,15 @@ from sws_core import ClosedResourceError, Event, InvokeQueueFullError, Loop, Op,
 
 from ._dnscache import CacheStatistics, DnsCache
 from ._dnserrors import DnsError, NoAddressError
-from ._dnsmsg import Answer, QType, candidate_names, fold_name
-from ._dnsquery import DEFAULT_MAX_UDP_ANSWER_BYTES, Result, SearchVerdict, Tally, ask_nameservers
+from ._dnsmsg import Answer, Outcome, QType, candidate_names, fold_name
+from ._dnsquery import (
+    DEFAULT_MAX_UDP_ANSWER_BYTES,
+    Failure,
+    Result,
+    SearchVerdict,
+    Tally,
+    ask_nameservers,
+)
 from ._resolvconf import Hosts, ResolvConf, load_hosts, load_resolv_conf
 
 __all__ = ["DEFAULT_MAX_INFLIGHT", "DnsResolver", "ResolverStatistics"]
@@ -266,7 +273,12 @@ class DnsResolver:
         verdict = SearchVerdict(name)
         for candidate in candidates:
             if len(qtypes) == 1:  # one generator level less on every resume of the lookup
-                results = [(yield from self._ask(loop, candidate, qtypes[0]))]
+                result = yield from self._ask(loop, candidate, qtypes[0])
+                if not isinstance(result, Failure) and result.outcome is Outcome.ADDRESSES:
+                    # What verdict.add would return: one type's addresses are one family's,
+                    # and an answer's (so a cache entry's) addresses are each there once.
+                    return list(result.addresses)
+                results = [result]
             else:
                 results = yield from self._ask_both(loop, candidate, qtypes)
             addresses = verdict.add(results)
@@ -355,7 +367,7 @@ class DnsResolver:
         while True:
             event: Event | None = None
             with self._lock:
-                entry = self._cache.get(name, qtype, loop.now)
+                entry = self._cache.get_key(key, loop.now)
                 if entry is not None:
                     return entry
                 flight = self._flights.get(key)
@@ -382,6 +394,7 @@ class DnsResolver:
         try:
             conf = self.conf
             result = yield from ask_nameservers(
+                loop,
                 conf.nameservers,
                 name,
                 qtype,
@@ -415,7 +428,7 @@ class DnsResolver:
             totals.refused += tally.refused
             totals.server_errors += tally.server_errors
             if isinstance(result, Answer):
-                self._cache.put(name, qtype, result, loop.now)
+                self._cache.put_key(key, result, loop.now)
             flight.result = result
             del self._flights[key]
             waiters, flight.waiters = flight.waiters, []

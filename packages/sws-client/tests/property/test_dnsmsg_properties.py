@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import string
 
-from dnslib import RR, DNSRecord
+from dnslib import AAAA, RR, A, DNSBuffer, DNSLabel, DNSQuestion, DNSRecord
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -45,6 +45,10 @@ def _valid_answer() -> bytes:
 
 
 VALID = _valid_answer()
+
+
+LABEL = st.text(string.ascii_letters + string.digits + "-_", min_size=1, max_size=20)
+NAMES = st.lists(LABEL, min_size=1, max_size=6).map(".".join)
 
 
 def _is_result(result: object) -> bool:
@@ -109,6 +113,72 @@ def test_the_undamaged_answer() -> None:
     )
 
 
+def _plain_answer(name: str, qtype: QType, records: list[tuple[int, int]], case: bool) -> bytes:
+    """dnslib's reply to our query with `records` (an address seed, a TTL) of our type."""
+    query = DNSRecord.parse(build_query(name, qtype, txid=TXID))
+    reply = query.reply()
+    if case:
+        reply.q.qname = name.swapcase()
+    for seed, ttl in records:
+        if qtype is QType.A:
+            rdata: A | AAAA = A(f"192.0.2.{seed}")
+        else:
+            rdata = AAAA(f"2001:db8::{seed:x}")
+        reply.add_answer(RR(reply.q.qname, int(qtype), rdata=rdata, ttl=ttl))
+    return bytes(reply.pack())
+
+
+PLAIN_RECORDS = st.lists(
+    st.tuples(st.integers(0, 3), st.integers(0, 2**32 - 1)), min_size=1, max_size=5
+)
+
+
+@given(NAMES, st.sampled_from([QType.A, QType.AAAA]), PLAIN_RECORDS, st.booleans())
+def test_the_plain_answer_reads_as_dnslib_reads_it(
+    name: str, qtype: QType, records: list[tuple[int, int]], case: bool
+) -> None:
+    # The common answer (only addresses of our type, owned by a pointer to the question,
+    # TTLs with the top bit too) is read without dnslib, to the same Answer.
+    packet = _plain_answer(name, qtype, records, case)
+    question = Question(name, qtype)
+    answer = question.check(packet, TXID)
+    assert answer == question._check_parsed(packet, TXID, 0, 0)
+    assert answer is not None
+    assert answer.outcome is Outcome.ADDRESSES
+    assert len(answer.addresses) == len({seed for seed, _ in records})
+
+
+@given(
+    NAMES,
+    st.sampled_from([QType.A, QType.AAAA]),
+    PLAIN_RECORDS,
+    st.lists(st.tuples(st.integers(0, 400), st.integers(0, 255)), min_size=1, max_size=4),
+    st.integers(12, 400),
+)
+def test_a_damaged_plain_answer_is_judged_as_dnslib_judges_it(
+    name: str,
+    qtype: QType,
+    records: list[tuple[int, int]],
+    flips: list[tuple[int, int]],
+    cut: int,
+) -> None:
+    # Whatever a damaged byte turns the answer into (another type, class, rdata length,
+    # owner, count, flag or rcode, or a cut record), the shortcut decides as the whole parse.
+    packet = bytearray(_plain_answer(name, qtype, records, False))
+    for offset, value in flips:
+        packet[offset % len(packet)] = value
+    data = bytes(packet[: max(12, cut % (len(packet) + 1))])
+    question = Question(name, qtype)
+    assert question.check(data, TXID) == question._check_parsed(data, TXID, data[3] & 0x0F, 0)
+
+
+@given(NAMES, st.sampled_from([QType.A, QType.AAAA]))
+def test_the_question_section_is_what_dnslib_packs(name: str, qtype: QType) -> None:
+    buffer = DNSBuffer()
+    DNSQuestion(DNSLabel(name), int(qtype), 1).pack(buffer)
+    assert Question(name, qtype).query(TXID)[12:] == bytes(buffer.data)
+
+
 @given(
     st.lists(st.binary(max_size=300), max_size=10),
     st.lists(st.integers(0, 4000), max_size=20),
@@ -124,10 +194,6 @@ def test_tcp_reader_gives_the_same_messages_for_any_split(
         got += reader.feed(stream[start:end])
     assert got == messages
     assert reader.buffered_bytes == 0
-
-
-LABEL = st.text(string.ascii_letters + string.digits + "-_", min_size=1, max_size=20)
-NAMES = st.lists(LABEL, min_size=1, max_size=6).map(".".join)
 
 
 @given(NAMES, st.sampled_from([QType.A, QType.AAAA]), st.integers(0, 65535))
