@@ -15,10 +15,13 @@ Rules that hold in this module (sans-IO: bytes in, records out, no sockets, no c
   REFUSED) is accepted, since some servers answer that way and an attacker learns nothing
   from echoing a question they already know; it only sends the resolver to the next server.
 - A query is a 12-byte header before the question section (RFC 1035 §4.1), which a
-  `Question` has dnslib encode once for every try (only the id changes). An answer is
-  first compared with those bytes (id, QR and opcode, our question case-insensitively);
-  dnslib decodes the records after them, or the whole packet when its question section is
-  not byte for byte ours, and the checks above then decide exactly as on a whole parse.
+  `Question` writes once for every try (only the id changes): length-prefixed labels, type
+  and class, what dnslib packs for it. An answer is first compared with those bytes (id, QR
+  and opcode, our question case-insensitively). The common answer, nothing but addresses
+  of our type owned by a pointer to our question, is then read directly; dnslib decodes
+  every other one: the records after the question, or the whole packet when its question
+  section is not byte for byte ours. The checks below then decide exactly as on a whole
+  parse, and the property tests hold both shortcuts to dnslib's reading.
 - Addresses come only from the answer section, by following CNAMEs from the query name
   (RFC 1034 §3.6.2), at most `MAX_CNAME_CHAIN` of them; a loop or a longer chain makes the
   answer unusable (`Outcome.SERVER_ERROR`) rather than a cached negative.
