@@ -167,10 +167,11 @@ def _labels(name: str) -> Labels:
     except UnicodeError as e:
         raise ValueError(f"name {name!r} cannot be encoded: {e}") from None
     labels = tuple(wire.split(b"."))
-    for label in labels:
-        if not 0 < len(label) <= MAX_LABEL_BYTES:
-            raise ValueError(f"name {name!r} has a label of {len(label)} bytes, not 1 to 63")
-    size = sum(len(label) + 1 for label in labels) + 1
+    longest = max(map(len, labels))
+    if longest > MAX_LABEL_BYTES or b"" in labels:
+        size = longest if longest > MAX_LABEL_BYTES else 0
+        raise ValueError(f"name {name!r} has a label of {size} bytes, not 1 to 63")
+    size = len(wire) + 2  # each dot a length byte, one more in front, the root's 0 behind
     if size > MAX_NAME_BYTES:
         raise ValueError(f"name {name!r} is {size} bytes on the wire, over {MAX_NAME_BYTES}")
     return labels
@@ -253,11 +254,10 @@ class Question:
     """
 
     __slots__ = (
-        "_folded",
+        "_labels",
         "_plain_head",
         "_plain_size",
         "_section",
-        "_spans",
         "_wire_name",
         "name",
         "qtype",
@@ -269,7 +269,7 @@ class Question:
         labels = _labels(name)
         self.name = name
         self.qtype = int(qtype)
-        self._folded = _lower(labels)
+        self._labels = labels
         # The question section (RFC 1035 §4.1.2): the name as length-prefixed labels, no
         # compression (it is the first name of the message), then type and class. What
         # dnslib's DNSQuestion.pack writes for it, which the property tests hold it to;
@@ -282,12 +282,19 @@ class Question:
         # owner a pointer to our question's name, then our type and class.
         self._plain_head = _POINTER_TO_QUESTION + type_class
         self._plain_size = _PLAIN_RDATA_BYTES[qtype]
-        # Where each label sits in an answer that echoes the question (after the header).
+
+    @property
+    def _folded(self) -> Labels:
+        """The name's labels in lower case: what an answer's names are compared with."""
+        return _lower(self._labels)
+
+    def _spans(self) -> tuple[tuple[int, int], ...]:
+        """Where each label sits in an answer that echoes the question (after the header)."""
         spans, start = [], _HEADER.size + 1
-        for label in labels:
+        for label in self._labels:
             spans.append((start, start + len(label)))
             start += len(label) + 1
-        self._spans = tuple(spans)
+        return tuple(spans)
 
     def query(self, txid: int) -> bytes:
         """Return a recursive query (RD=1) with this question and the transaction id `txid`.
@@ -326,7 +333,7 @@ class Question:
             answer = self._plain_addresses(packet, section_end, answers)
             if answer is not None:
                 return answer
-        buffer = _AnswerBuffer(packet, self._spans)
+        buffer = _AnswerBuffer(packet, self._spans())
         buffer.offset = section_end
         try:
             # What DNSRecord.parse does after the question; the additional section is read
@@ -374,7 +381,8 @@ class Question:
             if address not in addresses:
                 addresses.append(address)
             ttl_s = min(ttl_s, 0 if ttl & _TTL_TOP_BIT else ttl)  # RFC 2181 §8
-        return Answer(Outcome.ADDRESSES, 0, False, tuple(addresses), _text(self._folded), ttl_s)
+        canonical = b".".join(self._labels).lower().decode("ascii", errors="replace")
+        return Answer(Outcome.ADDRESSES, 0, False, tuple(addresses), canonical, ttl_s)
 
     def _check_parsed(
         self, packet: bytes, txid: int, rcode: int, default_negative_ttl_s: int

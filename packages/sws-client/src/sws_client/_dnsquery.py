@@ -125,7 +125,7 @@ class TryPlan:
         self._attempts = attempts
         self._start = start % servers
         self._step = 0
-        self._dead: set[int] = set()
+        self._dead: frozenset[int] | set[int] = frozenset()  # a set from the first refusal
 
     def next(self) -> int | None:
         """Return the index of the server for the next try, or None when the plan is done."""
@@ -138,7 +138,7 @@ class TryPlan:
 
     def refused(self, index: int) -> None:
         """Skip server `index` from now on: nothing listens there (ICMP port unreachable)."""
-        self._dead.add(index)
+        self._dead = {*self._dead, index}
 
     def __repr__(self) -> str:
         return (

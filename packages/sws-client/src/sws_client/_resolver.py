@@ -270,7 +270,7 @@ class DnsResolver:
                 "resolve_on_loop runs in a fiber on an sws_core loop thread; "
                 "from other threads call resolve()"
             )
-        verdict = SearchVerdict(name)
+        verdict: SearchVerdict | None = None  # made when a candidate has no addresses
         for candidate in candidates:
             if len(qtypes) == 1:  # one generator level less on every resume of the lookup
                 result = yield from self._ask(loop, candidate, qtypes[0])
@@ -281,9 +281,12 @@ class DnsResolver:
                 results = [result]
             else:
                 results = yield from self._ask_both(loop, candidate, qtypes)
+            if verdict is None:
+                verdict = SearchVerdict(name)
             addresses = verdict.add(results)
             if addresses is not None:
                 return addresses
+        assert verdict is not None  # candidate_names is never empty
         raise verdict.failure()
 
     def resolve(self, name: str, *, family: int | None = None) -> Any:

@@ -22,6 +22,7 @@ are dropped.
 
 from __future__ import annotations
 
+import _socket
 import socket
 import struct
 from collections.abc import Callable, Generator
@@ -108,7 +109,8 @@ class Datagram:
             peer: tuple[Any, ...] = (host.partition("%")[0], port, 0, _scope_id(addr))
         else:
             family, peer = socket.AF_INET, (host, port)
-        self._sock = socket.socket(family, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+        # The C socket type: socket.socket's Python-level wrapper adds nothing used here.
+        self._sock = _socket.socket(family, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
         try:
             self._sock.connect(peer)  # no IO: sets the peer and a fresh local port
         except OSError:
@@ -137,6 +139,8 @@ class Datagram:
             TimeoutError: nothing arrived within `timeout_s`.
             OSError: the socket failed (ECONNREFUSED after an ICMP port unreachable).
         """
+        if timeout_s is not None and not 0 <= timeout_s < float("inf"):
+            raise ValueError(f"timeout of {timeout_s} s is not a finite, positive time")
         return Receive(self, timeout_s)
 
     def close(self) -> None:
@@ -166,8 +170,8 @@ class Receive:
         sock = self.sock
         fd, buf = sock._sock.fileno(), sock._buf
         size = len(buf)
-        op = ring_op(lambda sqe: prep_recv(sqe, fd, buf, size), buf, timeout_s=self.timeout_s)
-        n = yield from op
+        # RingOp itself, not ring_op(): `receive` checked the timeout already.
+        n = yield RingOp(lambda sqe: prep_recv(sqe, fd, buf, size), (buf,), self.timeout_s)
         return bytes(buf[:n])
 
     __iter__ = __await__
