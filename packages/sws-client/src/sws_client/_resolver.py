@@ -81,7 +81,8 @@ _PRIVATE_LOOP: dict[str, Any] = {
     "handle_signals": False,
 }
 
-_DIGITS_AND_DOTS = frozenset("0123456789.")
+_DIGITS = frozenset("0123456789")
+_DIGITS_AND_DOTS = _DIGITS | {"."}
 _LOOPBACK = (("127.0.0.1",), ("::1",))  # (IPv4, IPv6) for localhost names, RFC 6761 §6.3
 _F = TypeVar("_F", bound=Callable[..., Generator[Any, Any, Any]])
 
@@ -136,9 +137,9 @@ def local_answer(hosts: Hosts, name: str, qtypes: Sequence[QType]) -> list[str] 
     """
     if not isinstance(name, str):
         raise TypeError(f"name must be a str, not {type(name).__name__}")
-    # An address is IPv6 (a colon) or ASCII digits and dots: only those are worth the
-    # exception ip_address raises for every host name.
-    numeric = ":" in name or set(name) <= _DIGITS_AND_DOTS
+    # An address is IPv6 (a colon) or ASCII digits and dots, ending in a digit: only those
+    # are worth the exception ip_address raises for every host name.
+    numeric = ":" in name or (name[-1:] in _DIGITS and set(name) <= _DIGITS_AND_DOTS)
     try:
         address = ipaddress.ip_address(name) if numeric else None
     except ValueError:
