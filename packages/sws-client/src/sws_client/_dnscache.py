@@ -49,18 +49,17 @@ _CACHED = frozenset({Outcome.ADDRESSES, Outcome.NXDOMAIN, Outcome.NODATA})
 
 
 class CacheEntry(NamedTuple):
-    """A cached answer.
+    """A cached answer: what a lookup needs of it, and no more (every entry's objects stay
+    in memory until it is evicted, and a full cache is thousands of them).
 
     Attributes:
         outcome: ADDRESSES, NXDOMAIN or NODATA.
         addresses: the addresses (empty for a negative entry).
-        canonical_name: where the CNAME chain ended.
         expires_at: the `now` from which the entry is dead.
     """
 
     outcome: Outcome
     addresses: tuple[str, ...]
-    canonical_name: str
     expires_at: float
 
 
@@ -179,7 +178,7 @@ class DnsCache:
         if ttl_s <= 0:
             self._entries.pop(key, None)
             return None
-        entry = CacheEntry(answer.outcome, answer.addresses, answer.canonical_name, now + ttl_s)
+        entry = CacheEntry(answer.outcome, answer.addresses, now + ttl_s)
         self._entries[key] = entry
         self._entries.move_to_end(key)
         if len(self._entries) > self._max_entries:

@@ -19,7 +19,7 @@ def negative(outcome: Outcome = Outcome.NXDOMAIN, ttl_s: int = 30) -> Answer:
 def test_a_positive_entry_lives_until_its_ttl() -> None:
     cache = DnsCache()
     entry = cache.put("a.test", QType.A, positive(60, "192.0.2.1", "192.0.2.2"), now=100.0)
-    assert entry == CacheEntry(Outcome.ADDRESSES, ("192.0.2.1", "192.0.2.2"), "a.test", 160.0)
+    assert entry == CacheEntry(Outcome.ADDRESSES, ("192.0.2.1", "192.0.2.2"), 160.0)
     assert cache.get("a.test", QType.A, now=100.0) == entry
     assert cache.get("a.test", QType.A, now=159.999) == entry
     assert cache.get("a.test", QType.A, now=160.0) is None  # dead from expires_at on
@@ -39,7 +39,7 @@ def test_keys_are_name_and_type_case_insensitive_without_trailing_dot() -> None:
 def test_negative_entries(outcome: Outcome) -> None:
     cache = DnsCache()
     entry = cache.put("gone.test", QType.AAAA, negative(outcome, 30), now=10.0)
-    assert entry == CacheEntry(outcome, (), "a.test", 40.0)
+    assert entry == CacheEntry(outcome, (), 40.0)
     assert cache.get("gone.test", QType.AAAA, now=39.0) == entry
     assert cache.get("gone.test", QType.AAAA, now=40.0) is None
 

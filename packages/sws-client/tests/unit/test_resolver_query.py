@@ -88,7 +88,7 @@ SERVFAIL = Failure(2, 1)
         ([NODATA, AAAA], ["fd00::1", "fd00::2"]),
         ([A, TIMEOUT], ["10.0.0.1"]),  # one family answered: that is enough
         ([SERVFAIL, AAAA], ["fd00::1", "fd00::2"]),
-        ([CacheEntry(Outcome.ADDRESSES, ("10.9.9.9",), "x.test", 1.0)], ["10.9.9.9"]),
+        ([CacheEntry(Outcome.ADDRESSES, ("10.9.9.9",), 1.0)], ["10.9.9.9"]),
     ],
 )
 def test_addresses_settle_the_lookup(results: list[Result], expected: list[str]) -> None:
