@@ -235,6 +235,11 @@ class Exchange:
             raise ResponseTooLargeError(
                 f"response body of {head.content_length} bytes exceeds {limit}"
             )
+        body = self.parser.take_body()  # the usual case: a Content-Length body, all here
+        if body is not None:  # not over the limit: the length was checked just above
+            self.done = True
+            self.trailers = _NO_TRAILERS
+            return body
         parts: list[bytes] = []
         size = 0
         while not self.done:  # read_data's loop, without a generator per piece

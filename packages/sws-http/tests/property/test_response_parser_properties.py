@@ -35,9 +35,11 @@ from sws_http_testing import (
 )
 
 from sws_http.proto import (
+    NEED_DATA,
     REASONS,
     Data,
     EndOfMessage,
+    Headers,
     Request,
     RequestParser,
     ResponseParser,
@@ -49,6 +51,8 @@ from sws_http.proto import (
 )
 
 # --- helpers ------------------------------------------------------------------------------------
+
+_NO_TRAILERS = Headers([])
 
 norm = testing.norm_response
 
@@ -207,6 +211,41 @@ def test_valid_stream_any_split(
 def test_valid_stream_byte_by_byte(stream: tuple[bytes, list[str], list[Event]]) -> None:
     data, sent, expected = stream
     assert run([data[i : i + 1] for i in range(len(data))], sent) == (expected, None)
+
+
+def run_taking_bodies(pieces: list[bytes], methods: list[str]) -> list[Event]:
+    """`run`, but a reader that asks `take_body` first at every step, as the client does:
+    a whole body it returns stands for its Data (when not empty) and EndOfMessage."""
+    parser = ResponseParser()
+    for method in methods:
+        parser.expect(method)
+    events: list[Event] = []
+    for piece in [*pieces, None]:
+        if piece is None:
+            parser.feed_eof()
+        else:
+            parser.feed(piece)
+        for _ in range(10_000):
+            body = parser.take_body()
+            if body is not None:
+                if body:
+                    events.append(norm(Data(body)))
+                events.append(norm(EndOfMessage(_NO_TRAILERS)))
+                continue
+            event = parser.next_event()
+            if event is NEED_DATA:
+                break
+            events.append(norm(event))
+    return merge_data(events)
+
+
+@given(streams(), cut_lists)
+def test_taking_whole_bodies_gives_the_same_events(
+    stream: tuple[bytes, list[str], list[Event]], cuts: list[int]
+) -> None:
+    data, sent, expected = stream
+    assert run_taking_bodies([data], sent) == expected
+    assert run_taking_bodies(split_at(data, cuts), sent) == expected
 
 
 @given(st.data(), cut_lists)

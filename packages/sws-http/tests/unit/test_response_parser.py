@@ -1037,3 +1037,31 @@ def test_remembered_response_heads_are_bounded() -> None:
         assert isinstance(parser.next_event(), Response)
     caches = _response_parser._head_caches.values()
     assert all(len(cache) <= _response_parser._MAX_CACHED_HEADS for cache in caches)
+
+
+# --- take_body: a whole Content-Length body at once -----------------------------------------------
+
+
+def test_take_body_returns_a_whole_length_body_and_ends_the_response() -> None:
+    parser = ResponseParser()
+    parser.expect("GET")
+    parser.expect("GET")
+    parser.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel")
+    assert isinstance(parser.next_event(), Response)
+    assert parser.take_body() is None  # two bytes still to come: nothing taken
+    assert parser.buffered == 3
+    parser.feed(b"loHTTP/1.1 204 No Content\r\n\r\n")
+    assert parser.take_body() == b"hello"  # and the bytes after it stay buffered
+    assert isinstance(parser.next_event(), Response)
+    assert parser.take_body() == b""  # 204: an empty body, ended
+    assert parser.reusable
+
+
+def test_take_body_leaves_other_framings_to_next_event() -> None:
+    parser = ResponseParser()
+    parser.expect("GET")
+    assert parser.take_body() is None  # no head yet
+    parser.feed(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+    assert isinstance(parser.next_event(), Response)
+    assert parser.take_body() is None
+    assert drain(parser) == [data(b"hello"), eom()]

@@ -252,6 +252,31 @@ class ResponseParser(Limits):
             raise self._error
         return NEED_DATA
 
+    def take_body(self) -> bytes | None:
+        """The rest of the current response's body, and its end, in one call.
+
+        When the body has a length (Content-Length, or none at all: HEAD, 204, 304) and
+        every byte of it is buffered, this returns those bytes and moves past the
+        response's end: what `next_event` would return as a `Data` (none for an empty
+        body) and then an `EndOfMessage` without trailers. Otherwise it returns None and
+        changes nothing: read the body with `next_event`.
+        """
+        if self._state != _BODY_LENGTH:
+            return None
+        remaining = self._remaining
+        buf = self._buf
+        if len(buf) < remaining:
+            return None
+        if len(buf) == remaining:
+            data = bytes(buf)
+            buf.clear()
+        else:
+            data = bytes(buf[:remaining])
+            del buf[:remaining]
+        self._remaining = 0
+        self._state = self._after
+        return data
+
     def _fail(self, message: str) -> ProtocolError:
         """Enter ERROR for good; return the error for the caller to raise."""
         self._state = _ERROR
