@@ -57,9 +57,10 @@ class Event:
     def set(self) -> None:
         """Set the event and make every waiting fiber ready."""
         self._set = True
-        waiters, self._waiters = self._waiters, []
-        for fiber in waiters:
-            fiber.loop._resume(fiber, None)
+        if self._waiters:
+            waiters, self._waiters = self._waiters, []
+            for fiber in waiters:
+                fiber.loop._resume(fiber, None)
 
     def clear(self) -> None:
         """Clear the event; later waits block again."""
