@@ -42,6 +42,7 @@ class Connection:
     """
 
     __slots__ = (
+        "_arrived",
         "_chunks",
         "_on_idle_broken",
         "_paused",
@@ -79,6 +80,7 @@ class Connection:
         self.closing = False  # this side closed or aborted it
         self.error: BaseException | None = None  # why it was lost, if not cleanly
         self.event = Event()
+        self._arrived = self.event.wait()  # the op of every wait (an op can be reused)
         self.idle = False  # parked in the pool
         self.requests = 0  # requests sent on it so far
         conn.protocol = self
@@ -149,7 +151,7 @@ class Connection:
                 return False
             self.event.clear()
             self._arm(loop, deadline)
-            yield from self.event.wait()
+            yield from self._arrived
         return True
 
     def _arm(self, loop: Loop, deadline: float) -> None:

@@ -187,14 +187,16 @@ class Session:
     def _work(self) -> Generator[Op, Any, None]:
         runnable = self._runnable
         parked = self._parked
+        wake = Event()  # this worker's own, set by `start` to hand it a transfer
+        woken = wake.wait()  # an op may be waited for again and again
         while True:
             while runnable:
                 yield from runnable.popleft().run()
             if self.closed or len(parked) >= MAX_IDLE_WORKERS:
                 return
-            wake = Event()
+            wake.clear()
             parked.append(wake)
-            yield from wake.wait()
+            yield from woken
 
     def checkout(self, origin: tuple[str, int]) -> Connection | None:
         """A usable idle connection to `origin`, or None."""
