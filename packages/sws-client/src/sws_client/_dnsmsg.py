@@ -200,11 +200,15 @@ def candidate_names(name: str, conf: ResolvConf) -> list[str]:
         ValueError: `name` is not a valid domain name.
     """
     labels = _labels(name)
-    given = b".".join(labels).decode("ascii")
+    # An ASCII name is its labels joined already; only an IDNA-encoded one differs.
+    given = name.removesuffix(".") if name.isascii() else b".".join(labels).decode("ascii")
     if name.endswith("."):
         return [given]
+    search = conf.search
+    if not search:  # the usual case: the name alone
+        return [given]
     searched = []
-    for domain in conf.search:
+    for domain in search:
         try:
             searched.append(b".".join(_labels(f"{given}.{domain}")).decode("ascii"))
         except ValueError:

@@ -83,6 +83,9 @@ _PRIVATE_LOOP: dict[str, Any] = {
 
 _DIGITS = frozenset("0123456789")
 _DIGITS_AND_DOTS = _DIGITS | {"."}
+# How a name that may be a localhost name ends (its last 10 characters, in lower case): a
+# cheap test before the exact one (RFC 6761 §6.3: "localhost" and the names under it).
+_LOCALHOST_ENDS = frozenset({"localhost", "localhost.", ".localhost"})
 _LOOPBACK = (("127.0.0.1",), ("::1",))  # (IPv4, IPv6) for localhost names, RFC 6761 §6.3
 _F = TypeVar("_F", bound=Callable[..., Generator[Any, Any, Any]])
 
@@ -151,6 +154,8 @@ def local_answer(hosts: Hosts, name: str, qtypes: Sequence[QType]) -> list[str] 
     entry = hosts.lookup(name)
     if entry is not None:
         v4, v6 = entry.ipv4, entry.ipv6
+    elif name[-10:].lower() not in _LOCALHOST_ENDS:  # the last 10 characters: "localhost."
+        return None
     else:
         folded = fold_name(name)
         if folded != "localhost" and not folded.endswith(".localhost"):

@@ -93,8 +93,21 @@ def test_only_digits_and_dots_or_a_colon_can_be_a_literal(name: str, expected: A
     assert local_answer(Hosts({}), name, BOTH) == expected
 
 
-def test_localhost_is_loopback_without_a_hosts_file() -> None:
-    assert local_answer(Hosts({}), "localhost", BOTH) == ["127.0.0.1", "::1"]
+@pytest.mark.parametrize(
+    ("name", "loopback"),
+    [
+        ("localhost", True),
+        ("LOCALHOST.", True),
+        ("a.b.Localhost", True),
+        ("a.localhost.", True),
+        ("xlocalhost", False),
+        ("localhost.x", False),
+        ("ocalhost.", False),
+    ],
+)
+def test_localhost_is_loopback_without_a_hosts_file(name: str, loopback: bool) -> None:
+    expected = ["127.0.0.1", "::1"] if loopback else None
+    assert local_answer(Hosts({}), name, BOTH) == expected
 
 
 @pytest.mark.parametrize(("name", "qtypes"), [("192.0.2.1", (QType.AAAA,)), ("::1", (QType.A,))])
