@@ -40,6 +40,7 @@ import ipaddress
 import os
 import struct
 from collections.abc import Iterator
+from socket import inet_ntoa
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dnslib import RR, DNSBuffer, DNSLabel, DNSRecord
@@ -92,7 +93,9 @@ _txids: Iterator[int] = iter(())
 _LENGTH_BYTE = [bytes((n,)) for n in range(256)]  # a label's length prefix, by length
 _A_BYTES, _AAAA_BYTES = 4, 16  # RFC 1035 §3.4.1, RFC 3596 §2.2
 _PLAIN_RDATA_BYTES = {1: _A_BYTES, 28: _AAAA_BYTES}  # by QType
-_PLAIN_FIXED = struct.Struct("!6sIH")  # owner pointer, type, class; TTL; rdata length
+_PLAIN_FIXED_BYTES = 12  # owner pointer, type, class, TTL, rdata length (RFC 1035 §4.1.3)
+_TTL_LENGTH = struct.Struct("!IH")  # a record's TTL and rdata length
+_ONE_QUESTION = b"\x00\x01"  # QDCOUNT 1
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 Labels = tuple[bytes, ...]
@@ -262,7 +265,6 @@ class Question:
         "_plain_head",
         "_plain_size",
         "_section",
-        "_wire_name",
         "name",
         "qtype",
     )
@@ -281,7 +283,6 @@ class Question:
         wire_name = b"".join([_LENGTH_BYTE[len(label)] + label for label in labels]) + b"\0"
         type_class = _TYPE_CLASS.pack(qtype, _CLASS_IN)
         self._section = wire_name + type_class
-        self._wire_name = wire_name.lower()  # bytes.lower is ASCII-only; lengths are < 64
         # Every record of the common answer (see `_plain_addresses`) starts with this: its
         # owner a pointer to our question's name, then our type and class.
         self._plain_head = _POINTER_TO_QUESTION + type_class
@@ -323,12 +324,19 @@ class Question:
         if (packet[0] << 8 | packet[1]) != txid or flags & _QR_OPCODE_MASK != _QR_OPCODE_RESPONSE:
             return None
         rcode = packet[3] & 0x0F
-        name_end = _HEADER.size + len(self._wire_name)
-        section_end = name_end + 4
-        if (
-            packet[4:6] != b"\x00\x01"
-            or packet[_HEADER.size : name_end].lower() != self._wire_name
-            or packet[name_end:section_end] != self._section[-4:]
+        section = self._section
+        section_end = _HEADER.size + len(section)
+        if not (
+            packet.startswith(_ONE_QUESTION, 4)
+            # Our question as we sent it; or in another letter case (a server that echoes
+            # 0x20-mixed case, say), with our type and class.
+            and (
+                packet.startswith(section, _HEADER.size)
+                or (
+                    packet[_HEADER.size : section_end - 4].lower() == section[:-4].lower()
+                    and packet.startswith(section[-4:], section_end - 4)
+                )
+            )
         ):
             return self._check_parsed(packet, txid, rcode, default_negative_ttl_s)
         tc = bool(flags & 0x02)
@@ -366,26 +374,28 @@ class Question:
         """
         head = self._plain_head
         size = self._plain_size
-        step = _PLAIN_FIXED.size + size
+        step = _PLAIN_FIXED_BYTES + size
         end = offset + count * step
         if len(packet) < end:
             return None
         addresses: list[str] = []
         ttl_s = _TTL_TOP_BIT - 1
-        unpack = _PLAIN_FIXED.unpack_from
+        unpack = _TTL_LENGTH.unpack_from
         for start in range(offset, end, step):
-            record_head, ttl, length = unpack(packet, start)
-            if record_head != head or length != size:
+            if not packet.startswith(head, start):
                 return None
-            data = packet[start + _PLAIN_FIXED.size : start + step]
-            if size == _A_BYTES:
-                address = "%d.%d.%d.%d" % tuple(data)  # noqa: UP031 - a fixed 4-tuple
-            else:
-                address = str(ipaddress.IPv6Address(data))
+            ttl, length = unpack(packet, start + len(head))
+            if length != size:
+                return None
+            data = packet[start + _PLAIN_FIXED_BYTES : start + step]
+            # For A, inet_ntoa writes the dotted quad IPv4Address would print.
+            address = inet_ntoa(data) if size == _A_BYTES else str(ipaddress.IPv6Address(data))
             if address not in addresses:
                 addresses.append(address)
             ttl_s = min(ttl_s, 0 if ttl & _TTL_TOP_BIT else ttl)  # RFC 2181 §8
-        canonical = b".".join(self._labels).lower().decode("ascii", errors="replace")
+        name = self.name.removesuffix(".")
+        # _read_answer's canonical name: the labels in lower case (an ASCII name's own).
+        canonical = name.lower() if name.isascii() else _text(self._folded)
         return Answer(Outcome.ADDRESSES, 0, False, tuple(addresses), canonical, ttl_s)
 
     def _check_parsed(
