@@ -225,6 +225,7 @@ class Loop:
         self._stale = 0
         self._ring_ops: dict[int, tuple[Fiber, RingOp, KernelTimespec | None]] = {}
         self._next_op_id = 1
+        self._last_timespec: tuple[float, KernelTimespec | None] = (-1.0, None)
         # How `_step` serves each op type, by exact type (`_dispatch_known_op` matches the
         # same cases for subclasses): one dict lookup instead of a chain of type tests.
         self._serve: dict[type, Callable[[Fiber, Any], object]] = {
@@ -740,7 +741,7 @@ class Loop:
         if op.timeout_s is None:
             sqe = self._sqe()
         else:
-            timespec = KernelTimespec.from_seconds(op.timeout_s)
+            timespec = self._timespec(op.timeout_s)
             sqe, timeout_sqe = self._sqe_pair()
             prep_link_timeout(timeout_sqe, timespec, user_data=K_OP_TIMEOUT)
         try:
@@ -755,6 +756,17 @@ class Loop:
             sqe[_SQE_FLAGS_OFFSET] |= _IO_LINK
         sqe_set_data64(sqe, K_OP | op_id << 8)
         self._ring_ops[op_id] = (fiber, op, timespec)
+
+    def _timespec(self, seconds: float) -> KernelTimespec:
+        """A timespec for a linked timeout of `seconds`: the last one made, when it is for the
+        same time (ops often share theirs). Sharing is safe: the kernel copies a timeout's
+        timespec when it takes the SQE, and nobody writes to one once it is made."""
+        last_s, last = self._last_timespec
+        if seconds == last_s and last is not None:
+            return last
+        timespec = KernelTimespec.from_seconds(seconds)
+        self._last_timespec = (seconds, timespec)
+        return timespec
 
     def _finish_ring_op(self, op_id: int, res: int) -> None:
         entry = self._ring_ops.pop(op_id, None)
