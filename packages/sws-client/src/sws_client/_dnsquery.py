@@ -69,6 +69,7 @@ __all__ = [
 # kernel, does not parse, and is ignored like any other datagram that is not our answer.
 DEFAULT_MAX_UDP_ANSWER_BYTES = 4096
 
+_NONE_DEAD: frozenset[int] = frozenset()
 # Outcomes that settle a question: the name has these addresses, or it has none.
 _FINAL = frozenset({Outcome.ADDRESSES, Outcome.NXDOMAIN, Outcome.NODATA})
 
@@ -116,24 +117,28 @@ class TryPlan:
         start: the server the first round begins with (`options rotate` moves it on).
     """
 
-    __slots__ = ("_attempts", "_dead", "_servers", "_start", "_step")
+    __slots__ = ("_attempts", "_dead", "_servers", "_start", "_step", "_tries")
 
     def __init__(self, servers: int, attempts: int, start: int = 0) -> None:
         if servers < 1 or attempts < 1:
             raise ValueError(f"{servers} servers and {attempts} attempts: both must be >= 1")
         self._servers = servers
         self._attempts = attempts
+        self._tries = servers * attempts
         self._start = start % servers
         self._step = 0
-        self._dead: frozenset[int] | set[int] = frozenset()  # a set from the first refusal
+        self._dead: frozenset[int] | set[int] = _NONE_DEAD  # a set from the first refusal
 
     def next(self) -> int | None:
         """Return the index of the server for the next try, or None when the plan is done."""
-        while self._step < self._servers * self._attempts:
-            index = (self._start + self._step) % self._servers
-            self._step += 1
+        step = self._step
+        while step < self._tries:
+            index = (self._start + step) % self._servers
+            step += 1
             if index not in self._dead:
+                self._step = step
                 return index
+        self._step = step
         return None
 
     def refused(self, index: int) -> None:

@@ -440,7 +440,9 @@ class DnsResolver:
                 self._cache.put_key(key, result, loop.now)
             flight.result = result
             del self._flights[key]
-            waiters, flight.waiters = flight.waiters, []
+            waiters = flight.waiters
+            if waiters:
+                flight.waiters = []
         for waiter_loop, event in waiters:
             if waiter_loop is loop:
                 event.set()

@@ -42,9 +42,14 @@ def _scope_id(addr: bytes) -> int:
     return int(_SCOPE_ID.unpack_from(addr, 24)[0])
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(
+    slots=True
+)  # not frozen: one is made per operation, and frozen costs a setattr per field
 class RingOp:
-    """One SQE, prepared by `prep`, and the wait for its completion (see the module)."""
+    """One SQE, prepared by `prep`, and the wait for its completion (see the module).
+
+    Treat it as read-only once made: the loop reads it until the completion.
+    """
 
     prep: Callable[[memoryview], None]
     keep: tuple[Any, ...]
