@@ -42,9 +42,8 @@ def _scope_id(addr: bytes) -> int:
     return int(_SCOPE_ID.unpack_from(addr, 24)[0])
 
 
-@dataclass(
-    slots=True
-)  # not frozen: one is made per operation, and frozen costs a setattr per field
+# Not frozen: one is made per operation, and a frozen dataclass pays a setattr per field.
+@dataclass(slots=True)
 class RingOp:
     """One SQE, prepared by `prep`, and the wait for its completion (see the module).
 
