@@ -46,6 +46,7 @@ DEFAULT_MIN_TTL_S = 0
 DEFAULT_MAX_NEGATIVE_TTL_S = 3600
 
 _CACHED = frozenset({Outcome.ADDRESSES, Outcome.NXDOMAIN, Outcome.NODATA})
+_ADDRESSES = Outcome.ADDRESSES
 
 
 class CacheEntry(NamedTuple):
@@ -170,15 +171,16 @@ class DnsCache:
 
     def put_key(self, key: tuple[str, int], answer: Answer, now: float) -> CacheEntry | None:
         """`put` with the key made already: (`fold_name(name)`, qtype)."""
-        if answer.outcome not in _CACHED:
-            raise ValueError(f"a {answer.outcome.value} answer is not cacheable")
+        outcome = answer.outcome
         ttl_s = min(max(answer.ttl_s, self._min_ttl_s), self._max_ttl_s)
-        if answer.outcome is not Outcome.ADDRESSES:
+        if outcome is not _ADDRESSES:  # (an identity test: an Enum's hash is Python code)
+            if outcome not in _CACHED:
+                raise ValueError(f"a {outcome.value} answer is not cacheable")
             ttl_s = min(ttl_s, self._max_negative_ttl_s)
         if ttl_s <= 0:
             self._entries.pop(key, None)
             return None
-        entry = CacheEntry(answer.outcome, answer.addresses, now + ttl_s)
+        entry = CacheEntry(outcome, answer.addresses, now + ttl_s)
         self._entries[key] = entry
         self._entries.move_to_end(key)
         if len(self._entries) > self._max_entries:

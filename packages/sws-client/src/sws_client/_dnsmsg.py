@@ -36,6 +36,7 @@ Rules that hold in this module (sans-IO: bytes in, records out, no sockets, no c
 from __future__ import annotations
 
 import enum
+import functools
 import ipaddress
 import os
 import struct
@@ -88,6 +89,9 @@ _TYPE_CLASS = struct.Struct("!HH")
 _QUERY_FLAGS = 0x0100  # QR=0, opcode QUERY, RD=1
 _QR_OPCODE_MASK, _QR_OPCODE_RESPONSE = 0xF8, 0x80  # the first flags byte: QR=1, opcode 0
 _POINTER_TO_QUESTION = b"\xc0\x0c"  # RFC 1035 §4.1.4: the name at offset 12, the question's
+# Names whose labels are remembered: a lookup checks its name in `candidate_names`, then
+# again as its `Question`; the most recent few make the second time a dict lookup.
+_LABELS_REMEMBERED = 64
 _TXIDS_PER_READ = 256  # one getrandom(2) per 256 queries, not one per query
 _txids: Iterator[int] = iter(())
 _LENGTH_BYTE = [bytes((n,)) for n in range(256)]  # a label's length prefix, by length
@@ -155,6 +159,7 @@ def fold_name(name: str) -> str:
     return name.removesuffix(".").translate(_ASCII_LOWER)
 
 
+@functools.lru_cache(maxsize=_LABELS_REMEMBERED)
 def _labels(name: str) -> Labels:
     """Return the wire labels of `name`, which may end in one dot.
 

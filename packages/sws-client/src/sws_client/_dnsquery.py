@@ -72,6 +72,7 @@ DEFAULT_MAX_UDP_ANSWER_BYTES = 4096
 _NONE_DEAD: frozenset[int] = frozenset()
 # Outcomes that settle a question: the name has these addresses, or it has none.
 _FINAL = frozenset({Outcome.ADDRESSES, Outcome.NXDOMAIN, Outcome.NODATA})
+_ADDRESSES = Outcome.ADDRESSES
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +208,8 @@ def ask_nameservers(
             # this server is no use for this try; the next may be.
             tally.refused += 1
             continue
-        if answer.outcome in _FINAL:
+        outcome = answer.outcome
+        if outcome is _ADDRESSES or outcome in _FINAL:  # an Enum's hash is Python code
             return answer
         tally.server_errors += 1
         rcode = answer.rcode
