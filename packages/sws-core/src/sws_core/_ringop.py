@@ -42,6 +42,34 @@ def _scope_id(addr: bytes) -> int:
     return int(_SCOPE_ID.unpack_from(addr, 24)[0])
 
 
+_UDP_CLOEXEC = int(socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+# Peers seen lately, and what connect(2) takes for each: a program sends its datagrams to
+# a few peers (its nameservers), and checking an address costs more than the lookup.
+_MAX_PEERS = 64
+_peers: dict[tuple[str, int], tuple[int, tuple[Any, ...]]] = {}
+
+
+def _connect_args(host: str, port: int) -> tuple[int, tuple[Any, ...]]:
+    """The family and the address tuple that connect a socket to the numeric (host, port).
+
+    Raises:
+        ValueError: `host` is not a numeric address, or names no interface as its zone.
+    """
+    key = (host, port)
+    found = _peers.get(key)
+    if found is not None:
+        return found
+    addr = sockaddr(host, port)  # ValueError for names: resolve first
+    if len(addr) > 16:  # IPv6, and its zone ("fe80::1%eth0") as the scope id
+        found = (socket.AF_INET6, (host.partition("%")[0], port, 0, _scope_id(addr)))
+    else:
+        found = (socket.AF_INET, (host, port))
+    if len(_peers) >= _MAX_PEERS:
+        _peers.clear()
+    _peers[key] = found
+    return found
+
+
 # Not frozen: one is made per operation, and a frozen dataclass pays a setattr per field.
 @dataclass(slots=True)
 class RingOp:
@@ -102,25 +130,19 @@ class Datagram:
         OSError: the socket could not be made (EMFILE, say).
     """
 
-    __slots__ = ("_addr", "_buf", "_sock", "max_datagram_bytes", "peer")
+    __slots__ = ("_buf", "_sock", "max_datagram_bytes", "peer")
 
     def __init__(
         self, host: str, port: int, *, max_datagram_bytes: int = DEFAULT_MAX_DATAGRAM_BYTES
     ) -> None:
-        addr = sockaddr(host, port)  # ValueError for names: resolve first
-        if len(addr) > 16:  # IPv6, and its zone ("fe80::1%eth0") as the scope id
-            family = socket.AF_INET6
-            peer: tuple[Any, ...] = (host.partition("%")[0], port, 0, _scope_id(addr))
-        else:
-            family, peer = socket.AF_INET, (host, port)
+        family, peer = _connect_args(host, port)
         # The C socket type: socket.socket's Python-level wrapper adds nothing used here.
-        self._sock = _socket.socket(family, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+        self._sock = _socket.socket(family, _UDP_CLOEXEC)
         try:
             self._sock.connect(peer)  # no IO: sets the peer and a fresh local port
         except OSError:
             self._sock.close()
             raise
-        self._addr = addr
         self.peer = (host, port)
         self.max_datagram_bytes = max_datagram_bytes
         self._buf = bytearray(max_datagram_bytes)
