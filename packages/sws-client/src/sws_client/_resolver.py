@@ -87,6 +87,15 @@ _DIGITS_AND_DOTS = _DIGITS | {"."}
 # cheap test before the exact one (RFC 6761 §6.3: "localhost" and the names under it).
 _LOCALHOST_ENDS = frozenset({"localhost", "localhost.", ".localhost"})
 _LOOPBACK = (("127.0.0.1",), ("::1",))  # (IPv4, IPv6) for localhost names, RFC 6761 §6.3
+# The query types for each family `resolve` takes (socket.AddressFamily members hash and
+# compare as the ints they are).
+_QUERY_TYPES: dict[int | None, tuple[QType, ...]] = {
+    None: (QType.A, QType.AAAA),
+    socket.AF_UNSPEC: (QType.A, QType.AAAA),
+    socket.AF_INET: (QType.A,),
+    socket.AF_INET6: (QType.AAAA,),
+}
+_ADDRESSES = Outcome.ADDRESSES
 _F = TypeVar("_F", bound=Callable[..., Generator[Any, Any, Any]])
 
 
@@ -117,12 +126,9 @@ def query_types(family: int | None) -> tuple[QType, ...]:
     Raises:
         ValueError: `family` is not None, AF_UNSPEC, AF_INET or AF_INET6.
     """
-    if family is None or family == socket.AF_UNSPEC:
-        return (QType.A, QType.AAAA)
-    if family == socket.AF_INET:
-        return (QType.A,)
-    if family == socket.AF_INET6:
-        return (QType.AAAA,)
+    qtypes = _QUERY_TYPES.get(family)
+    if qtypes is not None:
+        return qtypes
     raise ValueError(f"address family {family!r} is not AF_INET, AF_INET6 or None")
 
 
@@ -264,7 +270,8 @@ class DnsResolver:
             ClosedResourceError: the resolver is closed.
             RuntimeError: DNS had to be asked, and the caller is not on a loop thread.
         """
-        self._check_open()
+        if self._closed:
+            raise ClosedResourceError("the resolver is closed")
         qtypes = query_types(family)
         local = local_answer(self.hosts, name, qtypes)
         if local is not None:
@@ -280,7 +287,7 @@ class DnsResolver:
         for candidate in candidates:
             if len(qtypes) == 1:  # one generator level less on every resume of the lookup
                 result = yield from self._ask(loop, candidate, qtypes[0])
-                if not isinstance(result, Failure) and result.outcome is Outcome.ADDRESSES:
+                if not isinstance(result, Failure) and result.outcome is _ADDRESSES:
                     # What verdict.add would return: one type's addresses are one family's,
                     # and an answer's (so a cache entry's) addresses are each there once.
                     return list(result.addresses)
