@@ -72,7 +72,7 @@ DEFAULT_MAX_UDP_ANSWER_BYTES = 4096
 _NONE_DEAD: frozenset[int] = frozenset()
 # Outcomes that settle a question: the name has these addresses, or it has none.
 _FINAL = frozenset({Outcome.ADDRESSES, Outcome.NXDOMAIN, Outcome.NODATA})
-_ADDRESSES = Outcome.ADDRESSES
+_ADDRESSES, _TRUNCATED = Outcome.ADDRESSES, Outcome.TRUNCATED
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +194,7 @@ def ask_nameservers(
             answer = yield from _udp_try(
                 loop, host, port, question, timeout_s, tally, max_udp_answer_bytes
             )
-            if answer.outcome is Outcome.TRUNCATED:  # RFC 7766 §5: the same server, over TCP
+            if answer.outcome is _TRUNCATED:  # RFC 7766 §5: the same server, over TCP
                 answer = yield from _tcp_try(loop, host, port, question, timeout_s, tally)
         except TimeoutError:
             tally.timeouts += 1
