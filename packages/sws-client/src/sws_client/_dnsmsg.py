@@ -237,10 +237,21 @@ def new_txid() -> int:
     try:
         return next(_txids)
     except StopIteration:
-        # Threads that race here each read a fresh batch; every id is still random. The
-        # iterator of a memoryview is C code: next() on it is atomic under the GIL.
-        _txids = iter(memoryview(os.urandom(2 * _TXIDS_PER_READ)).cast("H"))
-        return next(_txids)
+        # Threads that race here each read a fresh batch of their own; every id is still
+        # random. The iterator of a memoryview is C code: next() on it is one step.
+        batch = iter(memoryview(os.urandom(2 * _TXIDS_PER_READ)).cast("H"))
+        _txids = batch
+        return next(batch)
+
+
+def _forget_txids() -> None:
+    """In a forked child: drop the ids read before the fork, which the parent (and every
+    other child) would hand out too; the next id comes from a fresh read."""
+    global _txids
+    _txids = iter(())
+
+
+os.register_at_fork(after_in_child=_forget_txids)
 
 
 class Question:
@@ -249,9 +260,11 @@ class Question:
     The question section is encoded once; each query is it behind a fresh header, so every
     try (retries, other servers, TCP after TC) changes only the two id bytes. Answers are
     checked against those bytes: the id and the QR and opcode bits in the header, then the
-    question as we sent it, the name compared case-insensitively. Only then does dnslib read
-    the records; a packet whose question is not byte for byte ours (case aside) goes through
-    dnslib's full parse and is judged as before, so no check is looser for the shortcut.
+    question as we sent it, the name compared case-insensitively. Only then are the records
+    read: the common answer (only addresses of our type, each owned by a pointer to our
+    question) directly, any other by dnslib. A packet whose question is not byte for byte
+    ours (case aside) goes through dnslib's full parse and is judged as before, so no check
+    is looser for the shortcuts; the property tests compare them with dnslib's reading.
 
         question = Question("example.com", QType.A)
         query = question.query(txid)

@@ -126,7 +126,10 @@ def query_types(family: int | None) -> tuple[QType, ...]:
     Raises:
         ValueError: `family` is not None, AF_UNSPEC, AF_INET or AF_INET6.
     """
-    qtypes = _QUERY_TYPES.get(family)
+    try:
+        qtypes = _QUERY_TYPES.get(family)
+    except TypeError:  # unhashable: no family either
+        qtypes = None
     if qtypes is not None:
         return qtypes
     raise ValueError(f"address family {family!r} is not AF_INET, AF_INET6 or None")

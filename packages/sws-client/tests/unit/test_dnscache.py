@@ -152,3 +152,14 @@ def test_statistics_clear_and_repr() -> None:
 def test_limits_out_of_range(limits: dict[str, int]) -> None:
     with pytest.raises(ValueError, match=r"max_entries|ttl"):
         DnsCache(**limits)
+
+
+def test_the_key_methods_are_get_and_put_with_the_key_made() -> None:
+    cache = DnsCache()
+    key = ("a.test", int(QType.A))  # fold_name("A.test."), the type
+    entry = cache.put_key(key, positive(60), now=0.0)
+    assert cache.get("A.test.", QType.A, now=1.0) == entry
+    assert cache.get_key(key, now=1.0) == entry
+    assert cache.get_key(("a.test", int(QType.AAAA)), now=1.0) is None
+    with pytest.raises(ValueError, match="not cacheable"):
+        cache.put_key(key, Answer(Outcome.SERVER_ERROR, 2, False, (), "a.test", 0), now=0.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 
 import pytest
@@ -179,9 +180,28 @@ def test_a_question_with_a_compression_pointer_is_parsed_in_full() -> None:
 
 
 def test_new_txid_is_a_16_bit_random_number() -> None:
-    ids = {new_txid() for _ in range(200)}
-    assert all(0 <= i <= 0xFFFF for i in ids)
-    assert len(ids) > 150  # 200 draws from 65536 values: collisions are rare
+    ids = [new_txid() for _ in range(600)]  # across two refills of the batch of 256
+    assert all(type(i) is int and 0 <= i <= 0xFFFF for i in ids)
+    assert len(set(ids)) > 550  # 600 draws from 65536 values: collisions are rare
+
+
+def test_a_forked_child_does_not_hand_out_the_parents_next_ids() -> None:
+    new_txid()  # the batch is read: its next ids are known to this process
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report its next ids, then leave at once
+        try:
+            os.write(write_fd, struct.pack("!8H", *(new_txid() for _ in range(8))))
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    try:
+        child = struct.unpack("!8H", os.read(read_fd, 16))
+    finally:
+        os.close(read_fd)
+        os.waitpid(pid, 0)
+    parent = tuple(new_txid() for _ in range(8))
+    assert child != parent  # 8 equal ids by chance: 2**-128
 
 
 # --- answers: which packets are ours --------------------------------------------------------

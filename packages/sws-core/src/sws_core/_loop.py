@@ -747,9 +747,9 @@ class Loop:
         try:
             op.prep(sqe)
         except Exception as exc:
-            prep_nop(sqe, user_data=K_DISCARD)  # the SQE is taken: leave it harmless
+            prep_nop(sqe, user_data=K_DISCARD)  # the SQEs are taken: leave them harmless
             if timespec is not None:
-                sqe[_SQE_FLAGS_OFFSET] |= _IO_LINK
+                prep_nop(timeout_sqe, user_data=K_DISCARD)  # and the timespec unread
             self._throw(fiber, exc)
             return
         if timespec is not None:

@@ -1,4 +1,5 @@
-"""Ops: what a fiber can wait for, as typed, frozen records.
+"""Ops: what a fiber can wait for, as typed, frozen records (`RingOp`, made once per io_uring
+operation, is a plain slotted one: see `sws_core._ringop`).
 
 A fiber is a generator or an `async def` coroutine. It waits by yielding an op; the loop
 turns the op into SQEs or timers and resumes the fiber with the result (`send`) or the

@@ -64,6 +64,8 @@ def _connect_args(host: str, port: int) -> tuple[int, tuple[Any, ...]]:
         found = (socket.AF_INET6, (host.partition("%")[0], port, 0, _scope_id(addr)))
     else:
         found = (socket.AF_INET, (host, port))
+    if "%" in host:
+        return found  # a zone's interface may come back with another index: look it up again
     if len(_peers) >= _MAX_PEERS:
         _peers.clear()
     _peers[key] = found

@@ -245,3 +245,44 @@ def test_datagram_over_ipv6(serve: Any, waiter: Any) -> None:
 def test_datagram_needs_a_numeric_address() -> None:
     with pytest.raises(ValueError):
         Datagram("localhost", 53)
+
+
+def test_datagram_refuses_a_bad_receive_timeout_when_asked(udp_echo: Any) -> None:
+    sock = Datagram("127.0.0.1", udp_echo().port)
+    try:
+        with pytest.raises(ValueError, match="not a finite"):
+            sock.receive(timeout_s=-1)
+    finally:
+        sock.close()
+
+
+def test_ring_ops_with_the_same_timeout_share_one_timespec(serve: Any, waiter: Any) -> None:
+    lt = serve()
+    loop = lt.loop
+    first = loop._timespec(1.5)
+    assert loop._timespec(1.5) is first
+    other = loop._timespec(0.25)
+    assert other is not first
+    assert (other.tv_sec, other.tv_nsec) == (0, 250_000_000)
+    # Ops with a timeout still run and complete (each keeps its timespec until then).
+    for _ in range(3):
+        assert run_fiber(lt, waiter, lambda: ring_op(prep_nop, timeout_s=1.5).__await__()) == 0
+
+
+def test_datagram_peers_are_remembered_but_zoned_ones_are_looked_up_again() -> None:
+    from sws_core import _ringop
+
+    _ringop._peers.clear()
+    first = _ringop._connect_args("127.0.0.1", 5353)
+    assert first == (socket.AF_INET, ("127.0.0.1", 5353))
+    assert _ringop._connect_args("127.0.0.1", 5353) is first
+    zoned = _ringop._connect_args("::1%lo", 53)
+    assert zoned[0] == socket.AF_INET6
+    assert zoned[1][:3] == ("::1", 53, 0)
+    assert zoned[1][3] == socket.if_nametoindex("lo")
+    assert ("::1%lo", 53) not in _ringop._peers  # an interface may come back renumbered
+    for port in range(1, 200):  # bounded: cleared whole when full
+        _ringop._connect_args("127.0.0.1", port)
+        assert len(_ringop._peers) <= _ringop._MAX_PEERS
+    with pytest.raises(ValueError):
+        _ringop._connect_args("localhost", 53)
