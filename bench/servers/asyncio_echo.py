@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import resource
-import signal
 from collections.abc import Callable, Coroutine
 from typing import Any, cast
+
+from process_setup import raise_nofile_limit, stop_on_signals  # this script's folder is on sys.path
 
 HOST = "127.0.0.1"
 
@@ -42,25 +42,10 @@ class EchoProtocol(asyncio.Protocol):
         self.transport = None
 
 
-def raise_nofile_limit() -> int:
-    """Raise the soft RLIMIT_NOFILE to the hard limit; return the new soft limit."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return hard
-
-
 async def serve(port: int, backlog: int) -> None:
     """Serve on 127.0.0.1:`port` until SIGTERM or SIGINT."""
     loop = asyncio.get_running_loop()
-    stop: asyncio.Future[None] = loop.create_future()
-
-    def on_signal() -> None:
-        if not stop.done():
-            stop.set_result(None)
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, on_signal)
+    stop = stop_on_signals()
     server = await loop.create_server(EchoProtocol, HOST, port, backlog=backlog)
     print(f"{loop.__class__.__name__} echo server listening on {HOST}:{port}", flush=True)
     async with server:

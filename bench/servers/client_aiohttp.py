@@ -16,7 +16,12 @@ import argparse
 import asyncio
 
 import aiohttp
-from measured_window import MeasuredWindow, fail  # this script's folder is on sys.path
+from measured_window import (  # this script's folder is on sys.path
+    MeasuredWindow,
+    add_job_arguments,
+    fail,
+)
+from process_setup import run_async
 
 BODY = b"hello"  # what nginx.conf.template answers
 
@@ -40,19 +45,11 @@ async def run(url: str, window: MeasuredWindow, concurrency: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", required=True)
-    parser.add_argument("--mode", choices=("sequential", "concurrent"), required=True)
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--seconds", type=float, default=3.0)
-    parser.add_argument("--warmup", type=float, default=0.5)
+    add_job_arguments(parser, ("sequential", "concurrent"))
     args = parser.parse_args(argv)
     concurrency = 1 if args.mode == "sequential" else args.concurrency
     window = MeasuredWindow(args.warmup, args.seconds)
-    try:
-        import uvloop
-    except ImportError:
-        asyncio.run(run(args.url, window, concurrency))
-    else:
-        uvloop.run(run(args.url, window, concurrency))
+    run_async(run(args.url, window, concurrency))
     window.emit()
 
 

@@ -18,7 +18,12 @@ import argparse
 import asyncio
 
 import httpx
-from measured_window import MeasuredWindow, fail  # this script's folder is on sys.path
+from measured_window import (  # this script's folder is on sys.path
+    MeasuredWindow,
+    add_job_arguments,
+    fail,
+)
+from process_setup import run_async
 
 BODY = b"hello"  # what nginx.conf.template answers
 
@@ -54,21 +59,13 @@ async def concurrent(url: str, window: MeasuredWindow, concurrency: int) -> None
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", required=True)
-    parser.add_argument("--mode", choices=("sequential", "concurrent"), required=True)
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--seconds", type=float, default=3.0)
-    parser.add_argument("--warmup", type=float, default=0.5)
+    add_job_arguments(parser, ("sequential", "concurrent"))
     args = parser.parse_args(argv)
     window = MeasuredWindow(args.warmup, args.seconds)
     if args.mode == "sequential":
         sequential(args.url, window)
     else:
-        try:
-            import uvloop
-        except ImportError:
-            asyncio.run(concurrent(args.url, window, args.concurrency))
-        else:
-            uvloop.run(concurrent(args.url, window, args.concurrency))
+        run_async(concurrent(args.url, window, args.concurrency))
     window.emit()
 
 

@@ -27,7 +27,12 @@ import threading
 from collections.abc import Generator
 from typing import Any
 
-from measured_window import MeasuredWindow, fail  # this script's folder is on sys.path
+from measured_window import (  # this script's folder is on sys.path
+    MeasuredWindow,
+    add_job_arguments,
+    countdown,
+    fail,
+)
 
 from sws_client import HttpClient, Response
 from sws_core import Loop, Op
@@ -51,7 +56,7 @@ def sequential(client: HttpClient, url: str, window: MeasuredWindow) -> None:
 def fibers(client: HttpClient, url: str, window: MeasuredWindow, concurrency: int) -> None:
     # The caller's loop makes no connections of its own: a few slots and buffers do.
     loop = Loop(max_connections=16, recv_buffers=16, handle_signals=False)
-    running = [concurrency]
+    worker_done = countdown(concurrency, loop.stop)
 
     def worker() -> Generator[Op, Any, None]:
         fetch = client.fetch
@@ -65,9 +70,7 @@ def fibers(client: HttpClient, url: str, window: MeasuredWindow, concurrency: in
                 if not window.record():
                     return
         finally:
-            running[0] -= 1
-            if not running[0]:
-                loop.stop()
+            worker_done()
 
     for _ in range(concurrency):
         loop.go(worker())
@@ -95,10 +98,7 @@ def threads(client: HttpClient, url: str, window: MeasuredWindow, concurrency: i
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", required=True)
-    parser.add_argument("--mode", choices=("sequential", "concurrent"), required=True)
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--seconds", type=float, default=3.0)
-    parser.add_argument("--warmup", type=float, default=0.5)
+    add_job_arguments(parser, ("sequential", "concurrent"))
     parser.add_argument("--style", choices=("fibers", "threads"), default="fibers")
     args = parser.parse_args(argv)
     idle = max(args.concurrency, 10)

@@ -28,7 +28,12 @@ import itertools
 
 import aiodns
 import pycares
-from measured_window import MeasuredWindow, fail  # this script's folder is on sys.path
+from measured_window import (  # this script's folder is on sys.path
+    MeasuredWindow,
+    add_job_arguments,
+    fail,
+)
+from process_setup import run_async
 
 CACHED_NAME = "cached.bench.test"
 
@@ -59,20 +64,11 @@ async def run(port: int, window: MeasuredWindow, mode: str, concurrency: int, ad
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--mode", choices=("cached", "uncached"), required=True)
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--seconds", type=float, default=3.0)
-    parser.add_argument("--warmup", type=float, default=0.5)
+    add_job_arguments(parser, ("cached", "uncached"))
     parser.add_argument("--address", default="192.0.2.1")
     args = parser.parse_args(argv)
     window = MeasuredWindow(args.warmup, args.seconds)
-    job = run(args.port, window, args.mode, args.concurrency, args.address)
-    try:
-        import uvloop
-    except ImportError:
-        asyncio.run(job)
-    else:
-        uvloop.run(job)
+    run_async(run(args.port, window, args.mode, args.concurrency, args.address))
     window.emit()
 
 

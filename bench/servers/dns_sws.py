@@ -28,7 +28,12 @@ import sys
 from collections.abc import Generator
 from typing import Any
 
-from measured_window import MeasuredWindow, fail  # this script's folder is on sys.path
+from measured_window import (  # this script's folder is on sys.path
+    MeasuredWindow,
+    add_job_arguments,
+    countdown,
+    fail,
+)
 
 from sws_client import DnsResolver, ResolvConf, parse_hosts
 from sws_core import Loop, Op
@@ -42,7 +47,8 @@ def run(
     loop = Loop(handle_signals=False)
     expected = [address]
     numbers = itertools.count()
-    running = [1 if mode == "cached" else concurrency]
+    workers = 1 if mode == "cached" else concurrency
+    worker_done = countdown(workers, loop.stop)
 
     def worker() -> Generator[Op, Any, None]:
         resolve = resolver.resolve_on_loop
@@ -59,11 +65,9 @@ def run(
                 if not window.record():
                     return
         finally:
-            running[0] -= 1
-            if not running[0]:
-                loop.stop()
+            worker_done()
 
-    for _ in range(running[0]):
+    for _ in range(workers):
         loop.go(worker())
     loop.run()
 
@@ -71,10 +75,7 @@ def run(
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--mode", choices=("cached", "uncached"), required=True)
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--seconds", type=float, default=3.0)
-    parser.add_argument("--warmup", type=float, default=0.5)
+    add_job_arguments(parser, ("cached", "uncached"))
     parser.add_argument("--address", default="192.0.2.1")
     args = parser.parse_args(argv)
     conf = ResolvConf(nameservers=(("127.0.0.1", args.port),), timeout_s=1.0, attempts=2)

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import time
 from email.utils import formatdate
 from typing import cast
 
 import httptools
 import uvloop
+from process_setup import stop_on_signals  # this script's folder is on sys.path
 
 HOST = "127.0.0.1"
 BODY = b"hello"
@@ -90,10 +90,7 @@ class HelloProtocol(asyncio.Protocol):
 async def serve(port: int) -> None:
     loop = asyncio.get_running_loop()
     server = await loop.create_server(HelloProtocol, HOST, port, backlog=1024)
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    await stop_on_signals()
     server.close()
 
 

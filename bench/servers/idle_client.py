@@ -23,11 +23,12 @@ from __future__ import annotations
 import argparse
 import errno
 import json
-import resource
 import select
 import socket
 import sys
 import time
+
+from process_setup import NofileLimitError, need_nofile_limit  # this script's folder is on sys.path
 
 HOST = "127.0.0.1"
 PING = b"x"
@@ -45,16 +46,6 @@ def vmrss_kib(pid: int) -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     raise IdleError(f"no VmRSS in /proc/{pid}/status (a kernel thread?)")
-
-
-def raise_nofile_limit(needed: int) -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard != resource.RLIM_INFINITY and hard < needed:
-        raise IdleError(
-            f"RLIMIT_NOFILE hard limit {hard} < {needed} needed: raise it (ulimit -Hn) first"
-        )
-    if soft != resource.RLIM_INFINITY and soft < needed:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def _wait(ep: select.epoll, pending: set[int], deadline: float, what: str) -> list[int]:
@@ -115,7 +106,7 @@ def count_readable(socks: list[socket.socket]) -> int:
 
 
 def run(args: argparse.Namespace) -> dict[str, float]:
-    raise_nofile_limit(args.conns + FD_HEADROOM)
+    need_nofile_limit(args.conns + FD_HEADROOM)
     before = vmrss_kib(args.pid)
     socks: list[socket.socket] = []
     ep = select.epoll()
@@ -159,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("need --conns >= 1, --batch >= 1, --hold >= 0, --timeout > 0")
     try:
         report = run(args)
-    except (IdleError, OSError) as e:
+    except (IdleError, NofileLimitError, OSError) as e:
         print(f"idle_client: {e}", file=sys.stderr)
         return 1
     print(json.dumps(report), flush=True)

@@ -1,4 +1,5 @@
-"""The measured window of a client job: its ops, wall time and this process's CPU time.
+"""The measured window of a client job (its ops, wall time and this process's CPU time),
+and the set-up and exit every job shares.
 
 The client jobs of bench/client.py and bench/dns.py (`client_*.py`, `dns_sws.py`,
 `dns_aiodns.py`, in this folder, which is on their sys.path) are the measured process, so
@@ -18,16 +19,23 @@ they measure themselves. Rules that hold here:
   `{"ops": N, "seconds": S, "cpu_seconds": C}` (bench/harness.py, `parse_job_report`).
 - Safe from several threads: the count is an `itertools.count` (one `next()` is atomic in
   CPython), opening and closing take a lock.
+- Every job takes the same flags after its target (`--url` or `--port`): `--mode`, then
+  `--concurrency` (default 32), `--seconds` (default 3) and `--warmup` (default 0.5), added
+  by `add_job_arguments`; its own flags follow. The drivers pass them by these names.
+- Nothing here runs per op but `record()`: `add_job_arguments`, `countdown` (the last
+  worker out stops a fiber job's loop) and `fail` set a job up or end it.
 """
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import json
 import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import NoReturn
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -110,6 +118,29 @@ class MeasuredWindow:
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open" if self._opened_at is not None else "warm-up"
         return f"<MeasuredWindow {state} ops={self._ops}>"
+
+
+def add_job_arguments(parser: argparse.ArgumentParser, modes: tuple[str, ...]) -> None:
+    """Add the flags every job takes: `--mode` (one of `modes`, required), `--concurrency`,
+    `--seconds` (of the window) and `--warmup` (seconds before it opens)."""
+    parser.add_argument("--mode", choices=modes, required=True)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--warmup", type=float, default=0.5)
+
+
+def countdown(count: int, at_zero: Callable[[], object]) -> Callable[[], None]:
+    """A function that calls `at_zero()` on its `count`-th call: each of a job's `count`
+    workers calls it once as it ends, so the last one out stops the job's loop."""
+    left = count
+
+    def done() -> None:
+        nonlocal left
+        left -= 1
+        if not left:
+            at_zero()
+
+    return done
 
 
 def fail(message: str) -> NoReturn:

@@ -15,7 +15,8 @@ At start the server raises its RLIMIT_NOFILE soft limit to the hard limit, and t
 from __future__ import annotations
 
 import argparse
-import resource
+
+from process_setup import raise_nofile_limit  # this script's folder is on sys.path
 
 from sws_core import Conn, Loop
 from sws_core.examples.echo import echo
@@ -39,14 +40,6 @@ class EchoProtocol:
 
     def connection_lost(self, exc: BaseException | None) -> None:
         pass
-
-
-def raise_nofile_limit() -> int:
-    """Raise the soft RLIMIT_NOFILE to the hard limit; return the new soft limit."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return hard
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -16,10 +16,9 @@ drives:
 from __future__ import annotations
 
 import argparse
-import asyncio
-import resource
 
 from aiohttp import WSMsgType, web
+from process_setup import event_loop, raise_nofile_limit  # this script's folder is on sys.path
 
 HOST = "127.0.0.1"
 SHUTDOWN_TIMEOUT_S = 1.0  # aiohttp waits 60 s for handlers by default; the client is gone
@@ -61,24 +60,6 @@ async def publisher(request: web.Request) -> web.WebSocketResponse:
             for sub in tuple(SUBSCRIBERS):  # the set may change while a send awaits
                 await sub.send_str(msg.data)
     return ws
-
-
-def event_loop() -> asyncio.AbstractEventLoop:
-    """uvloop's loop, or asyncio's own without uvloop (bench/ws.py says so)."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
-    return loop
-
-
-def raise_nofile_limit() -> int:
-    """Raise the soft RLIMIT_NOFILE to the hard limit; return the new soft limit."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return hard
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -44,13 +44,14 @@ import base64
 import hashlib
 import json
 import os
-import resource
 import select
 import socket
 import sys
 import time
 from collections.abc import Callable
 from typing import NoReturn
+
+from process_setup import NofileLimitError, need_nofile_limit  # this script's folder is on sys.path
 
 HOST = "127.0.0.1"
 SIZE = 16  # payload bytes: a 1-byte length (RFC 6455 §5.2: 0-125), so 2-byte headers
@@ -363,26 +364,16 @@ def broadcast(
 # --- the command line ------------------------------------------------------------------------
 
 
-def raise_nofile_limit(needed: int) -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard != resource.RLIM_INFINITY and hard < needed:
-        raise WsLoadError(
-            f"RLIMIT_NOFILE hard limit {hard} < {needed} needed: raise it (ulimit -Hn) first"
-        )
-    if soft != resource.RLIM_INFINITY and soft < needed:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
 def run(args: argparse.Namespace) -> dict[str, float | str | None]:
     socks: list[socket.socket] = []  # in broadcast, the publisher last
     try:
         if args.mode == "echo":
-            raise_nofile_limit(args.conns + FD_HEADROOM)
+            need_nofile_limit(args.conns + FD_HEADROOM)
             for _ in range(args.conns):
                 socks.append(open_ws(args.port, "/ws", args.connect_timeout))
             result = echo(socks, args.seconds, args.stall, args.pid)
         else:
-            raise_nofile_limit(args.subscribers + 1 + FD_HEADROOM)
+            need_nofile_limit(args.subscribers + 1 + FD_HEADROOM)
             for i in range(args.subscribers):
                 sock = open_ws(args.port, "/sub", args.connect_timeout)
                 socks.append(sock)
@@ -417,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("need --conns >= 1, --subscribers >= 1, --seconds > 0, --stall > 0")
     try:
         report = run(args)
-    except (WsLoadError, OSError) as e:
+    except (WsLoadError, NofileLimitError, OSError) as e:
         print(f"ws_client: {args.mode}: {e}", file=sys.stderr)
         return 1
     print(json.dumps(report), flush=True)

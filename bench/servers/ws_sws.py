@@ -20,7 +20,8 @@ to the hard limit, for the broadcast case's 1,001 connections.
 from __future__ import annotations
 
 import argparse
-import resource
+
+from process_setup import raise_nofile_limit  # this script's folder is on sys.path
 
 from sws_ws import Server, WebSocket
 
@@ -49,14 +50,6 @@ class Subscriber:
 class Publisher:
     def on_message(self, ws: WebSocket, message: str | bytes) -> None:
         app.publish(TOPIC, message)
-
-
-def raise_nofile_limit() -> int:
-    """Raise the soft RLIMIT_NOFILE to the hard limit; return the new soft limit."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return hard
 
 
 def main(argv: list[str] | None = None) -> None:

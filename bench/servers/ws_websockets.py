@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import resource
-import signal
 
+from process_setup import (  # this script's folder is on sys.path
+    event_loop,
+    raise_nofile_limit,
+    stop_on_signals,
+)
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 
 HOST = "127.0.0.1"
@@ -49,35 +52,10 @@ async def handler(ws: ServerConnection) -> None:
 async def serve_until_stopped(port: int, backlog: int) -> None:
     """Serve on 127.0.0.1:`port` until SIGTERM or SIGINT."""
     loop = asyncio.get_running_loop()
-    stop: asyncio.Future[None] = loop.create_future()
-
-    def on_signal() -> None:
-        if not stop.done():
-            stop.set_result(None)
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, on_signal)
+    stop = stop_on_signals()
     async with serve(handler, HOST, port, compression=None, ping_interval=None, backlog=backlog):
         print(f"websockets on {type(loop).__name__} listening on {HOST}:{port}", flush=True)
         await stop
-
-
-def event_loop() -> asyncio.AbstractEventLoop:
-    """uvloop's loop, or asyncio's own without uvloop (bench/ws.py says so)."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
-    return loop
-
-
-def raise_nofile_limit() -> int:
-    """Raise the soft RLIMIT_NOFILE to the hard limit; return the new soft limit."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return hard
 
 
 def main(argv: list[str] | None = None) -> None:
