@@ -39,10 +39,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from harness import (
-    CLK_TCK,
     DEFAULT_PORT_WAIT_S,
     LOAD_CPU,
     LOOPBACK,
+    MAKE_INSTALL_HINT,
+    NGINX_INSTALL_HINT,
+    PIP_INSTALL_HINT,
     BenchError,
     Benchmark,
     Case,
@@ -50,28 +52,26 @@ from harness import (
     Competitor,
     Measure,
     Options,
+    asyncio_loop,
+    check_importable,
+    command_lines,
     find_nginx,
     free_port,
     make_parser,
-    measure_job,
     median_of,
-    median_stats,
     missing_modules,
     options_from_args,
     ratio_cell,
-    read_proc_stat,
-    report,
-    run_benchmark,
-    spawn,
+    report_stats,
+    run_benchmark_beside,
+    script_argv,
+    select_usable_jobs,
+    serving,
     stats_ratio,
-    stats_table,
-    stop_process,
     value_cell,
-    wait_for_port,
+    window_job_argv,
 )
 
-HERE = Path(__file__).resolve().parent
-SERVERS = HERE / "servers"
 REFERENCE = "aiohttp"
 MEASURED = "sws-client"
 CONCURRENCY = 32
@@ -87,46 +87,24 @@ WARMUP_S = 0.5  # connections opened, code paths warm; not measured
 QUICK_WARMUP_S = 0.2
 PROBE_SECONDS = 0.2  # each client once, before the rounds, to skip one that cannot run
 
-MAKE_INSTALL = "run `make install` (installs the packages editable into .venv)"
-PIP_HINT = "pip install -r bench/requirements.txt"
-NGINX_HINT = "install it with `apt-get install -y nginx`"
-REQUIRED_MODULES = {"sws_client": MAKE_INSTALL, "aiohttp": PIP_HINT}
+REQUIRED_MODULES = {"sws_client": MAKE_INSTALL_HINT, "aiohttp": PIP_INSTALL_HINT}
 OPTIONAL_MODULES = {"httpx": ("httpx",)}
 
 
 @contextmanager
 def nginx_on_load_cpu(nginx_dir: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
-    """nginx on cpu1 (the harness's `serving` pins servers to cpu0, where the measured
-    process goes), accepting on a free port; stopped by its PID on the way out."""
+    """nginx on cpu1 (cpu0 is the measured jobs'), accepting on a free port; stopped by its
+    PID on the way out."""
     port = free_port()
-    argv = [sys.executable, str(SERVERS / "http_nginx.py"), "--port", str(port)]
-    argv += ["--dir", str(nginx_dir)]
-    with tempfile.TemporaryFile() as log:
-        proc = spawn(argv, cpu=LOAD_CPU, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_for_port(port, proc, log, DEFAULT_PORT_WAIT_S)
-            yield proc, port
-        finally:
-            stop_process(proc)
+    argv = script_argv("http_nginx.py", "--port", str(port), "--dir", str(nginx_dir))
+    nginx = serving(argv, port, env={}, start_timeout_s=DEFAULT_PORT_WAIT_S, cpu=LOAD_CPU)
+    with nginx as (proc, _log):
+        yield proc, port
 
 
 def competitors(url: str, seconds: float, warmup_s: float, sws_style: str) -> list[Competitor]:
     def job(script: str, *args: str) -> tuple[str, ...]:
-        return (
-            sys.executable,
-            str(SERVERS / script),
-            "--url",
-            url,
-            "--mode",
-            "{mode}",
-            "--concurrency",
-            str(CONCURRENCY),
-            "--seconds",
-            f"{seconds:g}",
-            "--warmup",
-            f"{warmup_s:g}",
-            *args,
-        )
+        return window_job_argv(script, ("--url", url), CONCURRENCY, seconds, warmup_s, *args)
 
     return [
         Competitor(MEASURED, job("client_sws.py", "--style", sws_style)),
@@ -142,37 +120,21 @@ def usable_competitors(url: str, options: Options, sws_style: str) -> tuple[Comp
     Raises:
         BenchError: sws-client or aiohttp cannot run (the message names the fix).
     """
-    for module, hint in REQUIRED_MODULES.items():
-        if missing_modules([module]):
-            raise BenchError(f"{module} is not importable by {sys.executable}: {hint}")
+    check_importable(REQUIRED_MODULES)
     if missing_modules(["uvloop"]):
         print(
-            f"client: uvloop missing, asyncio clients on asyncio's loop ({PIP_HINT})",
+            f"client: uvloop missing, asyncio clients on asyncio's loop ({PIP_INSTALL_HINT})",
             file=sys.stderr,
         )
     warmup_s = QUICK_WARMUP_S if options.quick else WARMUP_S
-    probes = competitors(url, PROBE_SECONDS, 0.05, sws_style)
-    chosen = []
-    for competitor, probe in zip(
-        competitors(url, options.seconds, warmup_s, sws_style), probes, strict=True
-    ):
-        modules = OPTIONAL_MODULES.get(competitor.name)
-        if modules is not None and missing_modules(modules):
-            print(
-                f"client: skipping {competitor.name}: {', '.join(modules)} not importable by "
-                f"{sys.executable} ({PIP_HINT})",
-                file=sys.stderr,
-            )
-            continue
-        try:
-            measure_job(CASES[1], probe, -1, options.run_timeout_s)
-        except BenchError as e:
-            if modules is None:
-                raise
-            print(f"client: skipping {competitor.name}: {e}", file=sys.stderr)
-            continue
-        chosen.append(competitor)
-    return tuple(chosen)
+    return select_usable_jobs(
+        "client",
+        competitors(url, options.seconds, warmup_s, sws_style),
+        competitors(url, PROBE_SECONDS, 0.05, sws_style),
+        OPTIONAL_MODULES,
+        CASES[1],
+        options.run_timeout_s,
+    )
 
 
 # Per (case, competitor): median req/s, client CPU us/req and share of cpu0 busy.
@@ -205,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ns = parser.parse_args(argv)
     if find_nginx() is None:
-        print(f"client: skipped: nginx not found ({NGINX_HINT})", file=sys.stderr)
+        print(f"client: skipped: nginx not found ({NGINX_INSTALL_HINT})", file=sys.stderr)
         print("client req/s ratio sws/aiohttp: n/a (nginx missing)")
         return 0
     with tempfile.TemporaryDirectory(prefix="sws-bench-client-") as nginx_dir:
@@ -218,22 +180,16 @@ def main(argv: list[str] | None = None) -> int:
                     "concurrency": CONCURRENCY,
                     "server": "nginx on cpu1 (servers/http_nginx.py), GET / -> 200 hello",
                     "sws_style": ns.sws_style,
-                    "asyncio_loop": "asyncio" if missing_modules(["uvloop"]) else "uvloop",
-                    "clients": {c.name: " ".join(c.argv) for c in chosen},
+                    "asyncio_loop": asyncio_loop(),
+                    "clients": command_lines(chosen),
                 }
                 bench = Benchmark("client", "job", CASES, chosen, REFERENCE, meta=meta)
-                before = read_proc_stat(nginx.pid)
-                results = run_benchmark(bench, options)
-                after = read_proc_stat(nginx.pid)
+                results, nginx_s = run_benchmark_beside(bench, options, nginx.pid)
         except BenchError as e:
             print(f"client: {e}", file=sys.stderr)
             return 2
-    report(results, options.out_dir)
-    stats = median_stats(results, MEASURES)
-    print()
-    print(stats_table(results, stats, REFERENCE, COLUMNS))
+    stats = report_stats(results, options.out_dir, MEASURES, REFERENCE, COLUMNS)
     requests = sum(r.ops for r in results.runs)
-    nginx_s = (after.cpu_ticks - before.cpu_ticks) / CLK_TCK
     print(
         f"nginx (cpu1): {nginx_s:.1f} s CPU over the rounds, "
         f"{nginx_s / requests * 1e6:.1f} us per counted request (warm-ups included)"

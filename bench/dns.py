@@ -39,12 +39,12 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from harness import (
-    CLK_TCK,
     DEFAULT_PORT_WAIT_S,
     LOAD_CPU,
+    MAKE_INSTALL_HINT,
+    PIP_INSTALL_HINT,
     BenchError,
     Benchmark,
     Case,
@@ -52,25 +52,25 @@ from harness import (
     Competitor,
     Measure,
     Options,
+    asyncio_loop,
+    check_importable,
+    command_lines,
     make_parser,
-    measure_job,
     median_of,
-    median_stats,
     missing_modules,
     options_from_args,
     ratio_cell,
-    read_proc_stat,
-    report,
-    run_benchmark,
+    report_stats,
+    run_benchmark_beside,
+    script_argv,
+    select_usable_jobs,
     spawn,
     stats_ratio,
-    stats_table,
     stop_process,
     value_cell,
+    window_job_argv,
 )
 
-HERE = Path(__file__).resolve().parent
-SERVERS = HERE / "servers"
 REFERENCE = "aiodns"
 MEASURED = "sws"
 CONCURRENCY = 32
@@ -83,16 +83,14 @@ WARMUP_S = 0.5  # the cache filled, code paths warm; not measured
 QUICK_WARMUP_S = 0.2
 PROBE_SECONDS = 0.2  # each resolver once, before the rounds
 
-MAKE_INSTALL = "run `make install` (installs the packages editable into .venv)"
-PIP_HINT = "pip install -r bench/requirements.txt"
-REQUIRED_MODULES = {"sws_client": MAKE_INSTALL, "aiodns": PIP_HINT}
+REQUIRED_MODULES = {"sws_client": MAKE_INSTALL_HINT, "aiodns": PIP_INSTALL_HINT}
 
 
 @contextmanager
 def responder_on_load_cpu() -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     """The responder on cpu1, bound to a free UDP port it reports on its first stdout line;
     stopped by its PID on the way out. Yields the process and its port."""
-    argv = [sys.executable, str(SERVERS / "dns_server.py"), "--port", "0"]
+    argv = script_argv("dns_server.py", "--port", "0")
     proc = spawn(argv, cpu=LOAD_CPU, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         assert proc.stdout is not None
@@ -119,20 +117,7 @@ def queries_answered(proc: subprocess.Popen[bytes]) -> int | None:
 
 def competitors(port: int, seconds: float, warmup_s: float) -> list[Competitor]:
     def job(script: str) -> tuple[str, ...]:
-        return (
-            sys.executable,
-            str(SERVERS / script),
-            "--port",
-            str(port),
-            "--mode",
-            "{mode}",
-            "--concurrency",
-            str(CONCURRENCY),
-            "--seconds",
-            f"{seconds:g}",
-            "--warmup",
-            f"{warmup_s:g}",
-        )
+        return window_job_argv(script, ("--port", str(port)), CONCURRENCY, seconds, warmup_s)
 
     return [
         Competitor(MEASURED, job("dns_sws.py")),
@@ -146,15 +131,20 @@ def usable_competitors(port: int, options: Options) -> tuple[Competitor, ...]:
     Raises:
         BenchError: one of them cannot run (the message names the fix).
     """
-    for module, hint in REQUIRED_MODULES.items():
-        if missing_modules([module]):
-            raise BenchError(f"{module} is not importable by {sys.executable}: {hint}")
+    check_importable(REQUIRED_MODULES)
     if missing_modules(["uvloop"]):
-        print(f"dns: uvloop missing, aiodns on asyncio's loop ({PIP_HINT})", file=sys.stderr)
-    for probe in competitors(port, PROBE_SECONDS, 0.05):
-        measure_job(CASES[1], probe, -1, options.run_timeout_s)
+        print(
+            f"dns: uvloop missing, aiodns on asyncio's loop ({PIP_INSTALL_HINT})", file=sys.stderr
+        )
     warmup_s = QUICK_WARMUP_S if options.quick else WARMUP_S
-    return tuple(competitors(port, options.seconds, warmup_s))
+    return select_usable_jobs(
+        "dns",
+        competitors(port, options.seconds, warmup_s),
+        competitors(port, PROBE_SECONDS, 0.05),
+        {},  # none is optional
+        CASES[1],
+        options.run_timeout_s,
+    )
 
 
 # Per (case, competitor): median lookups/s, CPU us/lookup and share of cpu0 busy.
@@ -187,22 +177,16 @@ def main(argv: list[str] | None = None) -> int:
             meta = {
                 "concurrency": CONCURRENCY,
                 "server": "servers/dns_server.py on cpu1: every A question -> 192.0.2.1, TTL 300",
-                "asyncio_loop": "asyncio" if missing_modules(["uvloop"]) else "uvloop",
-                "resolvers": {c.name: " ".join(c.argv) for c in chosen},
+                "asyncio_loop": asyncio_loop(),
+                "resolvers": command_lines(chosen),
             }
             bench = Benchmark("dns", "job", CASES, chosen, REFERENCE, meta=meta)
-            before = read_proc_stat(responder.pid)
-            results = run_benchmark(bench, options)
-            after = read_proc_stat(responder.pid)
+            results, responder_s = run_benchmark_beside(bench, options, responder.pid)
         queries = queries_answered(responder)
     except BenchError as e:
         print(f"dns: {e}", file=sys.stderr)
         return 2
-    report(results, options.out_dir)
-    stats = median_stats(results, MEASURES)
-    print()
-    print(stats_table(results, stats, REFERENCE, COLUMNS))
-    responder_s = (after.cpu_ticks - before.cpu_ticks) / CLK_TCK
+    stats = report_stats(results, options.out_dir, MEASURES, REFERENCE, COLUMNS)
     if queries:
         print(
             f"responder (cpu1): {queries:,} queries, {responder_s:.1f} s CPU over the rounds "

@@ -41,7 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -57,12 +57,21 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")  # /proc/PID/stat time unit, 100 on Linux
 DEFAULT_ROUNDS = 5
 DEFAULT_QUICK_ROUNDS = 2
 DEFAULT_OUT_DIR = Path(__file__).resolve().parent / "results"  # git-ignored
+SERVERS_DIR = Path(__file__).resolve().parent / "servers"  # the competitors' and clients' scripts
 DEFAULT_DEADLINE_S = 900.0  # whole benchmark; checked before each run
 DEFAULT_STOP_GRACE_S = 5.0  # SIGTERM, then SIGKILL after this long
 DEFAULT_PORT_WAIT_S = 10.0  # a server must accept connections within this
 DEFAULT_TAIL_BYTES = 2000  # of a failed process's output, quoted in the error
 
 WRK_INSTALL_HINT = "install it with `apt-get install wrk`"
+NGINX_INSTALL_HINT = "install it with `apt-get install -y nginx`"
+MAKE_INSTALL_HINT = "run `make install` (installs the packages editable into .venv)"
+PIP_INSTALL_HINT = "pip install -r bench/requirements.txt"
+# The modules the echo servers of servers/ import (tcp_echo.py, idle_conns.py), and their fix.
+ECHO_SERVER_HINTS: Mapping[str, str] = {
+    "sws_core": MAKE_INSTALL_HINT,
+    "uvloop": f"run `make bench`, or `{PIP_INSTALL_HINT}`",
+}
 
 T = TypeVar("T")
 
@@ -414,6 +423,14 @@ def runs_by_case(results: Results) -> dict[tuple[str, str], list[Run]]:
     return groups
 
 
+def runs_by_competitor(results: Results) -> dict[str, list[Run]]:
+    """The runs of each competitor, over all cases, in the order they ran."""
+    groups: dict[str, list[Run]] = {}
+    for run in results.runs:
+        groups.setdefault(run.competitor, []).append(run)
+    return groups
+
+
 # ---------------------------------------------------------------------------------------------
 # A script's own statistics: named values per (case, competitor), tabled against a reference
 
@@ -476,9 +493,15 @@ def stats_ratio(stats: Stats, case: str, measured: str, reference: str, key: str
     """`measured`'s `key` over `reference`'s in `case`, `.2f`, as a script's last line shows
     it; "n/a (no runs)" when either has no runs in that case or the reference's value is 0."""
     mine, ref = stats.get((case, measured)), stats.get((case, reference))
-    if mine is None or ref is None or not ref[key]:
+    return shown_ratio(None if mine is None else mine[key], None if ref is None else ref[key])
+
+
+def shown_ratio(mine: float | None, ref: float | None) -> str:
+    """`mine` over `ref`, `.2f`, as a script's last line shows it; "n/a (no runs)" when
+    either is None (no runs) or `ref` is 0."""
+    if mine is None or not ref:
         return "n/a (no runs)"
-    return f"{mine[key] / ref[key]:.2f}"
+    return f"{mine / ref:.2f}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -583,6 +606,22 @@ def report(results: Results, out_dir: Path) -> tuple[Path, Path | None]:
     png_path = write_chart(results, out_dir / f"{results.stem}.png")
     print(f"results: {json_path}" + (f", {png_path}" if png_path else ""))
     return json_path, png_path
+
+
+def report_stats(
+    results: Results,
+    out_dir: Path,
+    measures: Mapping[str, Measure],
+    reference: str,
+    columns: Sequence[tuple[str, Cell]],
+) -> Stats:
+    """`report`, then a blank line and the script's own table of `measures` by `columns`
+    (`stats_table`). Returns the stats, for the script's last lines."""
+    report(results, out_dir)
+    stats = median_stats(results, measures)
+    print()
+    print(stats_table(results, stats, reference, columns))
+    return stats
 
 
 # ---------------------------------------------------------------------------------------------
@@ -714,11 +753,17 @@ def wait_for_port(
 
 @contextmanager
 def serving(
-    argv: Sequence[str], port: int, *, env: Mapping[str, str], start_timeout_s: float
+    argv: Sequence[str],
+    port: int,
+    *,
+    env: Mapping[str, str],
+    start_timeout_s: float,
+    cpu: int = MEASURED_CPU,
 ) -> Iterator[tuple[subprocess.Popen[bytes], IO[bytes]]]:
-    """A server on cpu0, accepting on `port`, stopped by its PID on the way out."""
+    """A server on `cpu` (cpu0, the measured one, unless told), accepting on `port`, stopped
+    by its PID on the way out."""
     with tempfile.TemporaryFile() as log:
-        proc = spawn(argv, cpu=MEASURED_CPU, stdout=log, stderr=subprocess.STDOUT, env=env)
+        proc = spawn(argv, cpu=cpu, stdout=log, stderr=subprocess.STDOUT, env=env)
         try:
             wait_for_port(port, proc, log, start_timeout_s)
             yield proc, log
@@ -764,6 +809,125 @@ def starts(competitor: Competitor) -> str | None:
     except BenchError as e:
         return str(e)
     return None
+
+
+def job_probe(case: Case, competitor: Competitor, timeout_s: float) -> str | None:
+    """Run a job competitor once in `case`, unrecorded: None if it reported, else why not."""
+    try:
+        measure_job(case, competitor, -1, timeout_s)
+    except BenchError as e:
+        return str(e)
+    return None
+
+
+def select_usable(
+    prog: str,
+    competitors: Iterable[Competitor],
+    optional_modules: Mapping[str, Sequence[str]],
+    probe: Callable[[Competitor], str | None] = starts,
+    *,
+    fatal: str = "{name} does not start: {why}",
+) -> tuple[Competitor, ...]:
+    """The `competitors` that can run here, in their order, each tried once by `probe` (None:
+    it runs, else why not; `starts` for servers, `job_probe` for jobs). One named in
+    `optional_modules` is skipped, with a line `<prog>: skipping <name>: ...` on stderr, when
+    one of its modules cannot be imported or its probe fails; any other must pass.
+
+    Raises:
+        BenchError: a competitor not in `optional_modules` fails its probe; the message is
+            `fatal` with `{name}` and `{why}` filled in.
+    """
+    chosen = []
+    for competitor in competitors:
+        modules = optional_modules.get(competitor.name)
+        if modules is not None:
+            missing = missing_modules(modules)
+            if missing:
+                print(
+                    f"{prog}: skipping {competitor.name}: {', '.join(missing)} not importable by "
+                    f"{sys.executable} ({PIP_INSTALL_HINT})",
+                    file=sys.stderr,
+                )
+                continue
+        why = probe(competitor)
+        if why is not None:
+            if modules is None:
+                raise BenchError(fatal.format(name=competitor.name, why=why))
+            print(f"{prog}: skipping {competitor.name}: {why}", file=sys.stderr)
+            continue
+        chosen.append(competitor)
+    return tuple(chosen)
+
+
+def select_usable_jobs(
+    prog: str,
+    competitors: Iterable[Competitor],
+    probes: Iterable[Competitor],
+    optional_modules: Mapping[str, Sequence[str]],
+    case: Case,
+    timeout_s: float,
+) -> tuple[Competitor, ...]:
+    """`select_usable` for job competitors: each is tried by running its namesake in `probes`
+    (the same job, shorter) once in `case`.
+
+    Raises:
+        BenchError: a competitor not in `optional_modules` fails: its probe's own error.
+    """
+    by_name = {probe.name: probe for probe in probes}
+    return select_usable(
+        prog,
+        competitors,
+        optional_modules,
+        lambda competitor: job_probe(case, by_name[competitor.name], timeout_s),
+        fatal="{why}",
+    )
+
+
+def asyncio_loop() -> str:
+    """The loop the asyncio competitors run on: "uvloop" when it is importable, else
+    "asyncio" (a benchmark's meta names it)."""
+    return "asyncio" if missing_modules(["uvloop"]) else "uvloop"
+
+
+def command_lines(competitors: Iterable[Competitor]) -> dict[str, str]:
+    """Each competitor's argv as one line, by name (a benchmark's meta records them)."""
+    return {c.name: " ".join(c.argv) for c in competitors}
+
+
+def script_argv(script: str, *args: str) -> tuple[str, ...]:
+    """This Python running `servers/<script>` with `args`."""
+    return (sys.executable, str(SERVERS_DIR / script), *args)
+
+
+def server_argv(script: str, *args: str) -> tuple[str, ...]:
+    """A server competitor: `servers/<script>` listening on the harness's `{port}`, then `args`."""
+    return script_argv(script, "--port", "{port}", *args)
+
+
+def window_job_argv(
+    script: str,
+    target: Sequence[str],
+    concurrency: int,
+    seconds: float,
+    warmup_s: float,
+    *args: str,
+) -> tuple[str, ...]:
+    """A client job competitor: `servers/<script>` aimed at `target` (`--url U`, `--port P`),
+    then the flags every job of servers/measured_window.py takes (`--mode` is the case's
+    `{mode}`), then `args`, the job's own."""
+    return script_argv(
+        script,
+        *target,
+        "--mode",
+        "{mode}",
+        "--concurrency",
+        str(concurrency),
+        "--seconds",
+        f"{seconds:g}",
+        "--warmup",
+        f"{warmup_s:g}",
+        *args,
+    )
 
 
 def missing_modules(modules: Sequence[str]) -> list[str]:
@@ -938,6 +1102,15 @@ def machine_meta() -> dict[str, object]:
         "cpu_count": os.cpu_count(),
         "clk_tck": CLK_TCK,
     }
+
+
+def run_benchmark_beside(bench: Benchmark, options: Options, pid: int) -> tuple[Results, float]:
+    """`run_benchmark`, and the CPU seconds process `pid` (a server on cpu1 the jobs talk to)
+    spent meanwhile, from its /proc/PID/stat."""
+    before = read_proc_stat(pid)
+    results = run_benchmark(bench, options)
+    after = read_proc_stat(pid)
+    return results, (after.cpu_ticks - before.cpu_ticks) / CLK_TCK
 
 
 def run_benchmark(bench: Benchmark, options: Options) -> Results:

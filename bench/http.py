@@ -41,6 +41,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness import (
+    MAKE_INSTALL_HINT,
+    NGINX_INSTALL_HINT,
+    SERVERS_DIR,
     BenchError,
     Benchmark,
     Case,
@@ -49,23 +52,21 @@ from harness import (
     LoadSpec,
     Measure,
     Run,
+    check_importable,
+    command_lines,
     find_nginx,
     make_parser,
     median_of,
-    median_stats,
-    missing_modules,
     options_from_args,
     ratio_cell,
-    report,
+    report_stats,
     run_benchmark,
-    starts,
+    select_usable,
+    server_argv,
     stats_ratio,
-    stats_table,
     value_cell,
 )
 
-HERE = Path(__file__).resolve().parent
-SERVERS = HERE / "servers"
 REFERENCE = "nginx"
 MEASURED = "sws-http"
 DEFAULT_SECONDS = 3  # 3 cases x 5 competitors x 5 rounds x (3 s + start/stop): ~4.5 min
@@ -77,33 +78,26 @@ PIPELINED = f"pipelined x{DEPTH}"
 CLOSE = "connection: close"
 CASES = (
     Case(KEEPALIVE),
-    Case(PIPELINED, load=LoadSpec(script=SERVERS / "pipeline.lua", script_args=(str(DEPTH),))),
+    Case(PIPELINED, load=LoadSpec(script=SERVERS_DIR / "pipeline.lua", script_args=(str(DEPTH),))),
     Case(CLOSE, load=LoadSpec(extra_args=("-H", "Connection: close"))),
 )
 
 # Python modules each competitor's server imports, and how to get them.
-REQUIRED_MODULES = {"sws_http": "run `make install` (installs the packages editable into .venv)"}
+REQUIRED_MODULES = {"sws_http": MAKE_INSTALL_HINT}
 OPTIONAL_MODULES = {
     "httptools": ("uvloop", "httptools"),
     "uvicorn": ("uvloop", "httptools", "uvicorn"),
     "granian": ("uvloop", "granian"),
 }
-PIP_HINT = "pip install -r bench/requirements.txt"
-NGINX_HINT = "install it with `apt-get install -y nginx`"
 
 
 def all_competitors(nginx_dir: Path) -> tuple[Competitor, ...]:
-    py = sys.executable
-
-    def server(script: str, *args: str) -> tuple[str, ...]:
-        return (py, str(SERVERS / script), "--port", "{port}", *args)
-
     return (
-        Competitor(MEASURED, server("http_sws.py")),
-        Competitor(REFERENCE, server("http_nginx.py", "--dir", str(nginx_dir))),
-        Competitor("httptools", server("http_httptools.py")),
-        Competitor("uvicorn", server("http_uvicorn.py")),
-        Competitor("granian", server("http_granian.py")),
+        Competitor(MEASURED, server_argv("http_sws.py")),
+        Competitor(REFERENCE, server_argv("http_nginx.py", "--dir", str(nginx_dir))),
+        Competitor("httptools", server_argv("http_httptools.py")),
+        Competitor("uvicorn", server_argv("http_uvicorn.py")),
+        Competitor("granian", server_argv("http_granian.py")),
     )
 
 
@@ -114,31 +108,10 @@ def usable_competitors(nginx_dir: Path) -> tuple[Competitor, ...]:
     Raises:
         BenchError: sws-http or nginx cannot run (the message names the fix).
     """
-    for module, hint in REQUIRED_MODULES.items():
-        if missing_modules([module]):
-            raise BenchError(f"{module} is not importable by {sys.executable}: {hint}")
+    check_importable(REQUIRED_MODULES)
     if find_nginx() is None:
-        raise BenchError(f"nginx not found: {NGINX_HINT}")
-    chosen = []
-    for competitor in all_competitors(nginx_dir):
-        modules = OPTIONAL_MODULES.get(competitor.name)
-        if modules is not None:
-            missing = missing_modules(modules)
-            if missing:
-                print(
-                    f"http: skipping {competitor.name}: {', '.join(missing)} not importable by "
-                    f"{sys.executable} ({PIP_HINT})",
-                    file=sys.stderr,
-                )
-                continue
-        why = starts(competitor)
-        if why is not None:
-            if modules is None:
-                raise BenchError(f"{competitor.name} does not start: {why}")
-            print(f"http: skipping {competitor.name}: {why}", file=sys.stderr)
-            continue
-        chosen.append(competitor)
-    return tuple(chosen)
+        raise BenchError(f"nginx not found: {NGINX_INSTALL_HINT}")
+    return select_usable("http", all_competitors(nginx_dir), OPTIONAL_MODULES)
 
 
 def p99_us(runs: Sequence[Run]) -> float:
@@ -191,17 +164,14 @@ def main(argv: list[str] | None = None) -> int:
                 "connections": 64,
                 "wrk_threads": 1,
                 "pipeline_depth": DEPTH,
-                "servers": {c.name: " ".join(c.argv) for c in competitors},
+                "servers": command_lines(competitors),
             }
             bench = Benchmark("http", "server", CASES, competitors, REFERENCE, meta=meta)
             results = run_benchmark(bench, options)
         except BenchError as e:
             print(f"http: {e}", file=sys.stderr)
             return 2
-    report(results, options.out_dir)
-    stats = median_stats(results, MEASURES)
-    print()
-    print(stats_table(results, stats, REFERENCE, COLUMNS))
+    stats = report_stats(results, options.out_dir, MEASURES, REFERENCE, COLUMNS)
     keepalive = stats_ratio(stats, KEEPALIVE, MEASURED, REFERENCE, "cpu_us")
     print(f"http keepalive cpu/req ratio sws/nginx: {keepalive}")
     pipelined = stats.get((PIPELINED, MEASURED))

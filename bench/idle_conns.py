@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import statistics
 import sys
-from pathlib import Path
 
 from harness import (
+    ECHO_SERVER_HINTS,
     BenchError,
     Benchmark,
     Case,
@@ -44,10 +44,12 @@ from harness import (
     options_from_args,
     report,
     run_benchmark,
+    runs_by_competitor,
+    script_argv,
+    server_argv,
+    shown_ratio,
 )
 
-HERE = Path(__file__).resolve().parent
-SERVERS = HERE / "servers"
 DEFAULT_CONNS = 10_000
 BATCH = 500  # connections opened at once; well under the servers' listen backlog of 1024
 REFERENCE = "asyncio"
@@ -56,31 +58,20 @@ DEFAULT_SECONDS = 2  # idle hold before reading RSS
 QUICK_SECONDS = 1
 MAX_CONNECTIONS = 16_384  # sws slots; >= the connections opened
 
-INSTALL_HINT = {
-    "sws_core": "run `make install` (installs the packages editable into .venv)",
-    "uvloop": "run `make bench`, or `pip install -r bench/requirements.txt`",
-}
-
 
 def competitors() -> tuple[Competitor, ...]:
-    py = sys.executable
-
-    def server(script: str, *args: str) -> tuple[str, ...]:
-        return (py, str(SERVERS / script), "--port", "{port}", *args)
-
     slots = ("--max-connections", str(MAX_CONNECTIONS))
     return (
-        Competitor("sws", server("sws_echo.py", "--mode", "protocol", *slots)),
-        Competitor("sws-fiber", server("sws_echo.py", "--mode", "fiber", *slots)),
-        Competitor("asyncio", server("asyncio_echo.py")),
-        Competitor("uvloop", server("uvloop_echo.py")),
+        Competitor("sws", server_argv("sws_echo.py", "--mode", "protocol", *slots)),
+        Competitor("sws-fiber", server_argv("sws_echo.py", "--mode", "fiber", *slots)),
+        Competitor("asyncio", server_argv("asyncio_echo.py")),
+        Competitor("uvloop", server_argv("uvloop_echo.py")),
     )
 
 
 def client_load(conns: int) -> LoadSpec:
-    argv = (
-        sys.executable,
-        str(SERVERS / "idle_client.py"),
+    argv = script_argv(
+        "idle_client.py",
         "--port",
         "{port}",
         "--pid",
@@ -119,9 +110,7 @@ def parse_client_report(stdout: str) -> LoadResult:
 def rss_table(results: Results) -> tuple[str, dict[str, float]]:
     """Per competitor: RSS before and after (median MiB), bytes per connection (median and
     min-max) and its ratio to the reference. Returns the table and the median bytes/conn."""
-    runs: dict[str, list[Run]] = {}
-    for run in results.runs:
-        runs.setdefault(run.competitor, []).append(run)
+    runs = runs_by_competitor(results)
 
     def median(group: list[Run], key: str) -> float:
         return statistics.median(r.extra[key] for r in group)
@@ -162,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--conns must be in 1..{MAX_CONNECTIONS}")
     try:
         options = options_from_args(ns)
-        check_importable(INSTALL_HINT)
+        check_importable(ECHO_SERVER_HINTS)
         meta = {"conns": ns.conns, "batch": BATCH, "client": "servers/idle_client.py"}
         bench = Benchmark(
             "idle_conns",
@@ -181,10 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     table, per_conn = rss_table(results)
     print()
     print(table)
-    if MEASURED in per_conn and per_conn.get(REFERENCE):
-        shown = f"{per_conn[MEASURED] / per_conn[REFERENCE]:.2f}"
-    else:
-        shown = "n/a (no runs)"
+    shown = shown_ratio(per_conn.get(MEASURED), per_conn.get(REFERENCE))
     print(f"idle conn rss ratio {MEASURED}/{REFERENCE}: {shown}")
     return 0 if results.complete else 1
 

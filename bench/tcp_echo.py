@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import statistics
 import sys
-from pathlib import Path
 
 from harness import (
+    ECHO_SERVER_HINTS,
     BenchError,
     Benchmark,
     Case,
@@ -36,7 +36,6 @@ from harness import (
     LoadResult,
     LoadSpec,
     Results,
-    Run,
     check_importable,
     format_rows,
     last_json_object,
@@ -44,10 +43,12 @@ from harness import (
     options_from_args,
     report,
     run_benchmark,
+    runs_by_competitor,
+    script_argv,
+    server_argv,
+    shown_ratio,
 )
 
-HERE = Path(__file__).resolve().parent
-SERVERS = HERE / "servers"
 CONNS = 50
 SIZE = 64
 CASE = f"{CONNS} conns x {SIZE} B"
@@ -57,30 +58,19 @@ DEFAULT_SECONDS = 5
 QUICK_SECONDS = 1
 WARMUP_S = 1  # an unmeasured client run before each measured one (not with --quick)
 
-INSTALL_HINT = {
-    "sws_core": "run `make install` (installs the packages editable into .venv)",
-    "uvloop": "run `make bench`, or `pip install -r bench/requirements.txt`",
-}
-
 
 def competitors() -> tuple[Competitor, ...]:
-    py = sys.executable
-
-    def server(script: str, *args: str) -> tuple[str, ...]:
-        return (py, str(SERVERS / script), "--port", "{port}", *args)
-
     return (
-        Competitor("sws", server("sws_echo.py", "--mode", "protocol")),
-        Competitor("sws-fiber", server("sws_echo.py", "--mode", "fiber")),
-        Competitor("asyncio", server("asyncio_echo.py")),
-        Competitor("uvloop", server("uvloop_echo.py")),
+        Competitor("sws", server_argv("sws_echo.py", "--mode", "protocol")),
+        Competitor("sws-fiber", server_argv("sws_echo.py", "--mode", "fiber")),
+        Competitor("asyncio", server_argv("asyncio_echo.py")),
+        Competitor("uvloop", server_argv("uvloop_echo.py")),
     )
 
 
 def client_load() -> LoadSpec:
-    argv = (
-        sys.executable,
-        str(SERVERS / "echo_client.py"),
+    argv = script_argv(
+        "echo_client.py",
         "--port",
         "{port}",
         "--seconds",
@@ -115,9 +105,7 @@ def parse_client_report(stdout: str) -> LoadResult:
 def cpu_table(results: Results) -> tuple[str, dict[str, float]]:
     """Per competitor: msgs/s, server CPU us/msg and its ratio to the reference, and how
     busy server and client were. Returns the table and the median us/msg of each."""
-    runs: dict[str, list[Run]] = {}
-    for run in results.runs:
-        runs.setdefault(run.competitor, []).append(run)
+    runs = runs_by_competitor(results)
     us = {name: statistics.median(r.cpu_us_per_op for r in group) for name, group in runs.items()}
     ref = us.get(REFERENCE)
     header = ("competitor", "msgs/s", "server cpu us/msg", "cpu ratio", "server busy")
@@ -147,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     ns = parser.parse_args(argv)
     try:
         options = options_from_args(ns)
-        check_importable(INSTALL_HINT)
+        check_importable(ECHO_SERVER_HINTS)
         meta = {"conns": CONNS, "message_bytes": SIZE, "client": "servers/echo_client.py"}
         bench = Benchmark(
             "tcp_echo",
@@ -166,10 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     table, us = cpu_table(results)
     print()
     print(table)
-    if MEASURED in us and REFERENCE in us:
-        shown = f"{us[MEASURED] / us[REFERENCE]:.2f}"
-    else:
-        shown = "n/a (no runs)"
+    shown = shown_ratio(us.get(MEASURED), us.get(REFERENCE))
     print(f"tcp echo cpu/msg ratio {MEASURED}/{REFERENCE}: {shown}")
     return 0 if results.complete else 1
 

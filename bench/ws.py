@@ -39,9 +39,10 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from pathlib import Path
 
 from harness import (
+    MAKE_INSTALL_HINT,
+    PIP_INSTALL_HINT,
     BenchError,
     Benchmark,
     Case,
@@ -51,24 +52,25 @@ from harness import (
     LoadSpec,
     Measure,
     Results,
+    asyncio_loop,
+    check_importable,
+    command_lines,
     last_json_object,
     make_parser,
     median_of,
-    median_stats,
     missing_modules,
     options_from_args,
     ratio_cell,
-    report,
+    report_stats,
     run_benchmark,
-    starts,
+    script_argv,
+    select_usable,
+    server_argv,
     stats_ratio,
-    stats_table,
     summarize,
     value_cell,
 )
 
-HERE = Path(__file__).resolve().parent
-SERVERS = HERE / "servers"
 REFERENCE = "websockets"
 MEASURED = "sws"
 ECHO = "echo"
@@ -80,37 +82,21 @@ DEFAULT_SECONDS = 5  # 2 cases x 3 servers x 5 rounds x (1 s warm-up + 5 s + set
 QUICK_SECONDS = 1
 WARMUP_S = 1  # an unmeasured client run before each measured one (not with --quick)
 
-MAKE_INSTALL = "run `make install` (installs the packages editable into .venv)"
-PIP_HINT = "pip install -r bench/requirements.txt"
-REQUIRED_MODULES = {"sws_ws": MAKE_INSTALL, "websockets": MAKE_INSTALL}
+REQUIRED_MODULES = {"sws_ws": MAKE_INSTALL_HINT, "websockets": MAKE_INSTALL_HINT}
 OPTIONAL_MODULES = {"aiohttp": ("aiohttp",)}
 
 
 def competitors() -> tuple[Competitor, ...]:
-    py = sys.executable
-
-    def server(script: str) -> tuple[str, ...]:
-        return (py, str(SERVERS / script), "--port", "{port}")
-
     return (
-        Competitor(MEASURED, server("ws_sws.py")),
-        Competitor(REFERENCE, server("ws_websockets.py")),
-        Competitor("aiohttp", server("ws_aiohttp.py")),
+        Competitor(MEASURED, server_argv("ws_sws.py")),
+        Competitor(REFERENCE, server_argv("ws_websockets.py")),
+        Competitor("aiohttp", server_argv("ws_aiohttp.py")),
     )
 
 
 def client_load(mode: str, *args: str) -> LoadSpec:
-    argv = (
-        sys.executable,
-        str(SERVERS / "ws_client.py"),
-        mode,
-        "--port",
-        "{port}",
-        "--seconds",
-        "{seconds}",
-        "--pid",
-        "{pid}",
-        *args,
+    argv = script_argv(
+        "ws_client.py", mode, "--port", "{port}", "--seconds", "{seconds}", "--pid", "{pid}", *args
     )
     return LoadSpec(argv=argv, parse=parse_client_report, warmup_s=WARMUP_S)
 
@@ -170,35 +156,14 @@ def usable_competitors() -> tuple[Competitor, ...]:
     Raises:
         BenchError: sws or websockets cannot run (the message names the fix).
     """
-    for module, hint in REQUIRED_MODULES.items():
-        if missing_modules([module]):
-            raise BenchError(f"{module} is not importable by {sys.executable}: {hint}")
+    check_importable(REQUIRED_MODULES)
     if missing_modules(["uvloop"]):
         print(
             f"ws: uvloop not importable by {sys.executable}: websockets and aiohttp run on "
-            f"asyncio's loop ({PIP_HINT})",
+            f"asyncio's loop ({PIP_INSTALL_HINT})",
             file=sys.stderr,
         )
-    chosen = []
-    for competitor in competitors():
-        modules = OPTIONAL_MODULES.get(competitor.name)
-        if modules is not None:
-            missing = missing_modules(modules)
-            if missing:
-                print(
-                    f"ws: skipping {competitor.name}: {', '.join(missing)} not importable by "
-                    f"{sys.executable} ({PIP_HINT})",
-                    file=sys.stderr,
-                )
-                continue
-        why = starts(competitor)
-        if why is not None:
-            if modules is None:
-                raise BenchError(f"{competitor.name} does not start: {why}")
-            print(f"ws: skipping {competitor.name}: {why}", file=sys.stderr)
-            continue
-        chosen.append(competitor)
-    return tuple(chosen)
+    return select_usable("ws", competitors(), OPTIONAL_MODULES)
 
 
 # Per (case, competitor): median msgs/s, server CPU us/msg, server and client busy.
@@ -234,18 +199,15 @@ def main(argv: list[str] | None = None) -> int:
             "message_bytes": SIZE,
             "client": "servers/ws_client.py",
             "cpu_window": "client's timed part (handshakes excluded); see extra.process_cpu_s",
-            "asyncio_loop": "asyncio" if missing_modules(["uvloop"]) else "uvloop",
-            "servers": {c.name: " ".join(c.argv) for c in chosen},
+            "asyncio_loop": asyncio_loop(),
+            "servers": command_lines(chosen),
         }
         bench = Benchmark("ws", "server", CASES, chosen, REFERENCE, load=ECHO_LOAD, meta=meta)
         results = over_load_window(run_benchmark(bench, options))
     except BenchError as e:
         print(f"ws: {e}", file=sys.stderr)
         return 2
-    report(results, options.out_dir)
-    stats = median_stats(results, MEASURES)
-    print()
-    print(stats_table(results, stats, REFERENCE, COLUMNS))
+    stats = report_stats(results, options.out_dir, MEASURES, REFERENCE, COLUMNS)
     shown = stats_ratio(stats, ECHO, MEASURED, REFERENCE, "cpu_us")
     print(f"ws echo cpu/msg ratio {MEASURED}/{REFERENCE}: {shown}")
     return 0 if results.complete else 1
