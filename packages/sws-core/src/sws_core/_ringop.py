@@ -17,7 +17,8 @@ DNS resolver speaks through.
 Rules that hold here: the loop keeps every pending op (and so its buffers) in a table
 keyed by a 56-bit id in user_data until its CQE arrives; the linked timeout's own CQE is
 discarded; at teardown the ring is closed, which cancels what is left, before the buffers
-are dropped.
+are dropped. A closed `Datagram`'s receive buffer is kept (a few per size) for the next
+socket, unless a receive may still fill it: one whose fiber was closed mid-wait.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from uring import prep_recv, prep_send, sockaddr
+from uring import buffer_address, prep_recv, prep_send, sockaddr
 
 if TYPE_CHECKING:
     from sws_core._ops import Op
@@ -40,6 +41,35 @@ _SCOPE_ID = struct.Struct("=I")  # sockaddr_in6's last field
 
 def _scope_id(addr: bytes) -> int:
     return int(_SCOPE_ID.unpack_from(addr, 24)[0])
+
+
+# Receive buffers of closed datagram sockets, by size, with their addresses: a program
+# opens a socket per DNS query, and a fresh buffer would be zeroed and its address looked
+# up each time. Of each size at most this many are kept, and at most this many bytes.
+_MAX_FREE_BUFFERS = 64
+_MAX_FREE_BYTES = 256 << 10
+_free_buffers: dict[int, list[tuple[bytearray, int]]] = {}
+_NO_BUFFER = (bytearray(), 0)  # a closed socket's: receives on its fd -1 fail with EBADF
+
+
+def _take_buffer(size: int) -> tuple[bytearray, int]:
+    """A receive buffer of `size` bytes and its address: a free one, or a new one."""
+    free = _free_buffers.get(size)
+    if free:
+        try:
+            return free.pop()
+        except IndexError:  # another thread took the last one
+            pass
+    buf = bytearray(size)
+    return buf, buffer_address(buf, writable=True)
+
+
+def _give_buffer(buf: bytearray, addr: int) -> None:
+    """Keep a buffer no receive uses any more for the next socket of its size."""
+    size = len(buf)
+    free = _free_buffers.setdefault(size, [])
+    if len(free) < min(_MAX_FREE_BUFFERS, _MAX_FREE_BYTES // size):
+        free.append((buf, addr))
 
 
 _UDP_CLOEXEC = int(socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
@@ -132,7 +162,7 @@ class Datagram:
         OSError: the socket could not be made (EMFILE, say).
     """
 
-    __slots__ = ("_buf", "_sock", "max_datagram_bytes", "peer")
+    __slots__ = ("_addr", "_buf", "_receiving", "_sock", "max_datagram_bytes", "peer")
 
     def __init__(
         self, host: str, port: int, *, max_datagram_bytes: int = DEFAULT_MAX_DATAGRAM_BYTES
@@ -147,7 +177,8 @@ class Datagram:
             raise
         self.peer = (host, port)
         self.max_datagram_bytes = max_datagram_bytes
-        self._buf = bytearray(max_datagram_bytes)
+        self._buf, self._addr = _take_buffer(max_datagram_bytes)
+        self._receiving = False  # a receive is in flight: its buffer is the kernel's
 
     @property
     def local_address(self) -> tuple[str, int]:
@@ -172,8 +203,17 @@ class Datagram:
         return Receive(self, timeout_s)
 
     def close(self) -> None:
-        """Close the socket (idempotent). Not while a send or receive is pending."""
+        """Close the socket (idempotent). Not while a send or receive is pending.
+
+        The receive buffer goes back to the free buffers, unless a receive may still be in
+        flight (its fiber was closed mid-wait, as a stopping loop closes fibers): the kernel
+        may write into that one until the ring closes, so it is left to the collector.
+        """
         self._sock.close()
+        buf, addr = self._buf, self._addr
+        if addr and not self._receiving:
+            self._buf, self._addr = _NO_BUFFER
+            _give_buffer(buf, addr)
 
     @property
     def closed(self) -> bool:
@@ -196,10 +236,18 @@ class Receive:
 
     def __await__(self) -> Generator[Op, Any, bytes]:
         sock = self.sock
-        fd, buf = sock._sock.fileno(), sock._buf
+        fd, buf, addr = sock._sock.fileno(), sock._buf, sock._addr
         size = len(buf)
-        # RingOp itself, not ring_op(): `receive` checked the timeout already.
-        n = yield RingOp(lambda sqe: prep_recv(sqe, fd, buf, size), (buf,), self.timeout_s)
+        sock._receiving = True
+        try:
+            # RingOp itself, not ring_op(): `receive` checked the timeout already.
+            n = yield RingOp(lambda sqe: prep_recv(sqe, fd, addr, size), (buf,), self.timeout_s)
+        except GeneratorExit:
+            raise  # closed mid-wait: the receive may still be in flight
+        except BaseException:
+            sock._receiving = False  # thrown at its completion (an error, a timeout)
+            raise
+        sock._receiving = False
         return bytes(buf[:n])
 
     __iter__ = __await__

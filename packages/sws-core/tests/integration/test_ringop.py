@@ -286,3 +286,68 @@ def test_datagram_peers_are_remembered_but_zoned_ones_are_looked_up_again() -> N
         assert len(_ringop._peers) <= _ringop._MAX_PEERS
     with pytest.raises(ValueError):
         _ringop._connect_args("localhost", 53)
+
+
+def test_a_closed_datagrams_buffer_serves_the_next_one(
+    serve: Any, waiter: Any, udp_echo: Any
+) -> None:
+    lt = serve()
+    peer = udp_echo()
+    first = Datagram("127.0.0.1", peer.port, max_datagram_bytes=1500)
+
+    def exchange(sock: Datagram, data: bytes) -> Callable[[], Generator[Op, Any, bytes]]:
+        def body() -> Generator[Op, Any, bytes]:
+            yield from sock.send(data)
+            return (yield from sock.receive(timeout_s=WAIT_S))
+
+        return body
+
+    assert (
+        run_fiber(lt, waiter, exchange(first, b"a long first datagram")) == b"A LONG FIRST DATAGRAM"
+    )
+    buf = first._buf
+    first.close()
+    second = Datagram("127.0.0.1", peer.port, max_datagram_bytes=1500)
+    try:
+        assert second._buf is buf  # reused, not zeroed: only the bytes received come back
+        assert run_fiber(lt, waiter, exchange(second, b"short")) == b"SHORT"
+    finally:
+        second.close()
+
+
+def test_a_buffer_a_receive_may_still_fill_is_not_reused(udp_echo: Any) -> None:
+    from sws_core import _ringop
+
+    sock = Datagram("127.0.0.1", udp_echo().port, max_datagram_bytes=1234)
+    buf = sock._buf
+    sock._receiving = True  # as when a stopping loop closed its fiber mid-receive
+    sock.close()
+    assert all(b is not buf for b, _ in _ringop._free_buffers.get(1234, []))
+    huge = [Datagram("127.0.0.1", udp_echo().port, max_datagram_bytes=200_000) for _ in range(3)]
+    for sock in huge:
+        sock.close()
+    assert len(_ringop._free_buffers.get(200_000, [])) <= 1  # bounded in bytes too
+
+
+def test_a_loop_stopping_mid_receive_keeps_the_buffer_out_of_reuse(
+    serve: Any, waiter: Any, udp_echo: Any
+) -> None:
+    from sws_core import _ringop
+
+    lt = serve()
+    sock = Datagram("127.0.0.1", udp_echo(answer=False).port, max_datagram_bytes=1236)
+    buf = sock._buf
+    waiting: list[bool] = []
+
+    def fiber() -> Generator[Op, Any, None]:
+        try:
+            waiting.append(True)
+            yield from sock.receive()  # nothing comes: the loop stops first
+        finally:
+            sock.close()  # closed by the stopping loop, the receive still in the ring
+
+    lt.call(lt.loop.go, fiber)
+    waiter(lambda: waiting, what="the fiber to wait")
+    lt.stop_and_join()
+    assert sock.closed
+    assert all(b is not buf for b, _ in _ringop._free_buffers.get(1236, []))
