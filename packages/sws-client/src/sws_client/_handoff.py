@@ -133,8 +133,12 @@ class Signal:
         """Set the flag and wake every waiter; safe from any thread."""
         with self._lock:
             self._set = True
-            waiters, self._waiters = self._waiters, []
-            blocked, self._blocked = self._blocked, []
+            waiters = self._waiters
+            if waiters:
+                self._waiters = []
+            blocked = self._blocked
+            if blocked:
+                self._blocked = []
         for parked in blocked:
             parked.release()
         for loop, event in waiters:
