@@ -1,38 +1,14 @@
-"""The per-request shortcuts: wake-ups batched per loop, threads parked on their own lock,
-parsed URLs and checked requests reused. Each must behave as the slow way would."""
+"""The per-request caches: parsed URLs and checked requests reused. Each must behave as the
+slow way would. (The hand-off's shortcuts, wake-ups batched per loop and threads parked on
+a lock of their own, are tested with the rest of the hand-off in test_client_handoff.py.)"""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from typing import Any, cast
-
 import pytest
 
-from sws_client._handoff import Signal, Wakeups
 from sws_client._request import MAX_CACHED_SPECS, RequestSpec, make_spec
 from sws_client._session import Settings, Timeout
 from sws_client._url import parse_url
-from sws_core import Event, Loop
-
-
-class FakeLoop:
-    """Records `invoke` calls instead of running them on another thread."""
-
-    def __init__(self) -> None:
-        self.invoked: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
-
-    def on_loop_thread(self) -> bool:
-        return False
-
-    def invoke(self, fn: Callable[..., Any], *args: Any) -> None:
-        self.invoked.append((fn, args))
-
-    def run_invoked(self) -> None:
-        calls, self.invoked = self.invoked, []
-        for fn, args in calls:
-            fn(*args)
-
 
 SETTINGS = Settings(
     timeout=Timeout(),
@@ -44,83 +20,6 @@ SETTINGS = Settings(
     max_stream_buffer_bytes=1 << 20,
     headers=(("User-Agent", "t/1"), ("Accept", "*/*")),
 )
-
-
-# --- Wakeups -----------------------------------------------------------------------------------
-
-
-def test_wakeups_send_one_invoke_per_loop_per_flush() -> None:
-    a, b = FakeLoop(), FakeLoop()
-    events = [Event() for _ in range(3)]
-    wakeups = Wakeups()
-    wakeups.add(cast(Loop, a), events[0])
-    wakeups.add(cast(Loop, a), events[1])
-    wakeups.add(cast(Loop, b), events[2])
-    assert not a.invoked
-    assert not b.invoked
-    wakeups.flush()
-    assert len(a.invoked) == 1
-    assert len(b.invoked) == 1
-    a.run_invoked()
-    b.run_invoked()
-    assert all(e.is_set() for e in events)
-    wakeups.flush()  # nothing gathered: nothing sent
-    assert not a.invoked
-
-
-def test_signal_set_gathers_while_bound_and_unbind_flushes() -> None:
-    loop = FakeLoop()
-    signal = Signal()
-    event = Event()
-    signal._waiters.append((cast(Loop, loop), event))  # a fiber of `loop` waits
-    wakeups = Wakeups()
-    done = threading.Event()
-
-    def producer() -> None:  # a thread of its own, as the client's loop thread is
-        wakeups.bind()
-        signal.set()
-        assert not loop.invoked  # gathered, not sent
-        wakeups.unbind()
-        done.set()
-
-    threading.Thread(target=producer).start()
-    assert done.wait(5)
-    assert len(loop.invoked) == 1
-    loop.run_invoked()
-    assert event.is_set()
-
-
-def test_signal_set_unbound_invokes_at_once() -> None:
-    loop = FakeLoop()
-    signal = Signal()
-    event = Event()
-    signal._waiters.append((cast(Loop, loop), event))
-    signal.set()
-    assert len(loop.invoked) == 1
-
-
-# --- Signal: blocked threads -------------------------------------------------------------------
-
-
-def test_signal_wakes_a_blocked_thread() -> None:
-    signal = Signal()
-    woke: list[bool] = []
-    waiter = threading.Thread(target=lambda: woke.append(signal.wait_blocking(5)))
-    waiter.start()
-    while not signal._blocked and waiter.is_alive():
-        threading.Event().wait(0.001)
-    signal.set()
-    waiter.join(5)
-    assert woke == [True]
-    assert not signal._blocked
-
-
-def test_signal_wait_blocking_times_out_and_leaves_nothing_behind() -> None:
-    signal = Signal()
-    assert not signal.wait_blocking(0.01)
-    assert not signal._blocked
-    signal.set()
-    assert signal.wait_blocking(0.01)
 
 
 # --- caches ------------------------------------------------------------------------------------

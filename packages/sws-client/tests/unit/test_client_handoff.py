@@ -1,15 +1,17 @@
-"""Pending, Signal and BodyChannel (sws_client._handoff), driven by hand: no loop, no thread."""
+"""Pending, Signal, Wakeups and BodyChannel (sws_client._handoff), driven by hand: no loop,
+and a thread only where a Signal must be set from one or block one."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Generator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from sws_client import NetworkError
-from sws_client._handoff import BodyChannel, Pending, Signal
-from sws_core import WaitEvent
+from sws_client._handoff import BodyChannel, Pending, Signal, Wakeups
+from sws_core import Event, Loop, WaitEvent
 
 
 class FakeLoop:
@@ -169,3 +171,80 @@ def test_receiving_outside_a_fiber_must_block_instead() -> None:
     ch, _, _ = channel()
     with pytest.raises(RuntimeError, match="fiber on an sws loop"):
         next(ch.receive())
+
+
+# --- Wakeups -----------------------------------------------------------------------------------
+
+
+def test_wakeups_send_one_invoke_per_loop_per_flush() -> None:
+    a, b = FakeLoop(), FakeLoop()
+    events = [Event() for _ in range(3)]
+    wakeups = Wakeups()
+    wakeups.add(cast(Loop, a), events[0])
+    wakeups.add(cast(Loop, a), events[1])
+    wakeups.add(cast(Loop, b), events[2])
+    assert not a.invoked
+    assert not b.invoked
+    wakeups.flush()
+    assert len(a.invoked) == 1
+    assert len(b.invoked) == 1
+    a.run_invoked()
+    b.run_invoked()
+    assert all(e.is_set() for e in events)
+    wakeups.flush()  # nothing gathered: nothing sent
+    assert not a.invoked
+
+
+def test_signal_set_gathers_while_bound_and_unbind_flushes() -> None:
+    loop = FakeLoop()
+    signal = Signal()
+    event = Event()
+    signal._waiters.append((cast(Loop, loop), event))  # a fiber of `loop` waits
+    wakeups = Wakeups()
+    done = threading.Event()
+
+    def producer() -> None:  # a thread of its own, as the client's loop thread is
+        wakeups.bind()
+        signal.set()
+        assert not loop.invoked  # gathered, not sent
+        wakeups.unbind()
+        done.set()
+
+    threading.Thread(target=producer).start()
+    assert done.wait(5)
+    assert len(loop.invoked) == 1
+    loop.run_invoked()
+    assert event.is_set()
+
+
+def test_signal_set_unbound_invokes_at_once() -> None:
+    loop = FakeLoop()
+    signal = Signal()
+    event = Event()
+    signal._waiters.append((cast(Loop, loop), event))
+    signal.set()
+    assert len(loop.invoked) == 1
+
+
+# --- Signal: blocked threads -------------------------------------------------------------------
+
+
+def test_signal_wakes_a_blocked_thread() -> None:
+    signal = Signal()
+    woke: list[bool] = []
+    waiter = threading.Thread(target=lambda: woke.append(signal.wait_blocking(5)))
+    waiter.start()
+    while not signal._blocked and waiter.is_alive():
+        threading.Event().wait(0.001)
+    signal.set()
+    waiter.join(5)
+    assert woke == [True]
+    assert not signal._blocked
+
+
+def test_signal_wait_blocking_times_out_and_leaves_nothing_behind() -> None:
+    signal = Signal()
+    assert not signal.wait_blocking(0.01)
+    assert not signal._blocked
+    signal.set()
+    assert signal.wait_blocking(0.01)
