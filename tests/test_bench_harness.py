@@ -425,19 +425,12 @@ def script_results(measured: str, reference: str, case: str = "one") -> harness.
         script_run("idle ref", measured, 0, 1234567.0, 0.125),
         script_run("idle ref", reference, 0, 1000000.0, 0.0),
     ]
-    return harness.Results(
-        benchmark="script",
-        reference=reference,
-        started=datetime(2026, 1, 1, tzinfo=UTC),
-        complete=True,
-        runs=tuple(runs),
-        summaries=tuple(harness.summarize(runs, reference)),
-    )
+    return results_of(runs, reference, benchmark="script")
 
 
-def results_of(runs: list[harness.Run], reference: str) -> harness.Results:
+def results_of(runs: list[harness.Run], reference: str, benchmark: str = "test") -> harness.Results:
     return harness.Results(
-        benchmark="test",
+        benchmark=benchmark,
         reference=reference,
         started=datetime(2026, 1, 1, tzinfo=UTC),
         complete=True,
