@@ -44,6 +44,7 @@ from sws_core._errors import (
 )
 from sws_core._ops import Receive, Send
 from uring import (
+    BYTES_DATA_OFFSET,
     SQE_FIELDS,
     CqeFlag,
     Op,
@@ -103,6 +104,7 @@ _OP_SEND: Final = int(Op.SEND)
 _MSG_WAITALL: Final = socket.MSG_WAITALL
 _IO_LINK: Final = int(SqeFlag.IO_LINK)
 _USER_DATA_OFFSET: Final = SQE_FIELDS["user_data"][0]
+_BYTES_OFFSET: Final = BYTES_DATA_OFFSET
 _unpack_user_data = struct.Struct("<Q").unpack_from
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -265,7 +267,7 @@ class Conn:
                 0,
                 self.fd,
                 0,
-                buffer_address(data),
+                id(data) + _BYTES_OFFSET if _BYTES_OFFSET is not None else buffer_address(data),
                 n,
                 _MSG_NOSIGNAL,
                 self._ud | K_SEND,

@@ -68,7 +68,7 @@ class DeferredResponse:
 class ResponseStream:
     """A chunked response body written piece by piece (see the module docstring)."""
 
-    __slots__ = ("_chunked", "_ended", "_head_only", "protocol")
+    __slots__ = ("_chunked", "_ended", "_head_only", "keep_alive", "protocol")
 
     def __init__(
         self, protocol: HttpProtocol, ctx: Context, status: int, content_type: str
@@ -79,7 +79,8 @@ class ResponseStream:
         self._head_only = request.method == "HEAD"
         self._ended = False
         headers = [*ctx.response_headers, ("content-type", content_type)]
-        keep_alive = request.keep_alive and self._chunked
+        # An HTTP/1.0 stream has no chunks: its end is the end of the connection.
+        self.keep_alive = keep_alive = request.keep_alive and self._chunked
         head = response_head(
             status,
             headers,
@@ -88,8 +89,6 @@ class ResponseStream:
             http_10=not self._chunked,
             date=protocol.app.date(),
         )
-        if not keep_alive:
-            ctx.request.keep_alive = False
         protocol._write(head)
 
     def write(self, data: bytes) -> Send:

@@ -25,6 +25,7 @@ import inspect
 import logging
 import types
 from collections.abc import Generator
+from time import time as _time
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import unquote
 
@@ -51,6 +52,7 @@ _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 # Answers held for a batch of pipelined requests, at most: past it they are written at
 # once, so the connection's write-queue limit and its backpressure still apply.
 _MAX_HELD_BYTES: Final = 64 << 10
+_IDLE, _BATCH, _SINGLE = 0, 1, 2  # HttpProtocol._looping
 _FIBERS: Final = (types.GeneratorType, types.CoroutineType)  # handler results run as fibers
 
 
@@ -66,6 +68,7 @@ class HttpProtocol:
         "_out_bytes",
         "_request",
         "_started",
+        "_stopping",
         "app",
         "conn",
         "parser",
@@ -78,7 +81,11 @@ class HttpProtocol:
         self._request: Request | None = None
         self._body: list[bytes] = []
         self._busy = False  # a handler is running; later requests wait
-        self._looping = False  # _process is on the stack: it goes on by itself
+        # What answers requests now, so that a response knows whether more may wait
+        # behind it: _IDLE (nothing), _BATCH (_process: maybe more buffered), _SINGLE
+        # (data_received's one whole request: nothing buffered behind it).
+        self._looping = _IDLE
+        self._stopping = conn.loop.stopping  # a graceful stop: no more keep-alive
         self._out: list[bytes] = []  # responses to pipelined requests, not yet written
         self._out_bytes = 0  # their size: at most _MAX_HELD_BYTES
         self._eof = False  # the client has finished sending
@@ -88,8 +95,21 @@ class HttpProtocol:
     # --- TcpProtocol --------------------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
-        self.parser.feed(data)
+        parser = self.parser
         if self._busy:
+            parser.feed(data)
+            return
+        request = parser.feed_whole(data)
+        if request is not None:
+            # The usual keep-alive request: one whole bodyless head seen before, alone in
+            # this read, nothing buffered before it. Answered at once.
+            self._looping = _SINGLE
+            self._handle(request, b"")
+            self._looping = _IDLE
+            if self._busy or self._out or self._eof or self.conn.state != 0:
+                self._after_requests()
+            # else: answered, open, nothing held or buffered: no slow request to watch,
+            # and the idle timeout is already the keep-alive one
             return
         now = self.conn.loop.now
         if not self._started:
@@ -124,6 +144,7 @@ class HttpProtocol:
 
     def shutdown_requested(self) -> None:
         """A graceful stop: finish the request in progress, then close."""
+        self._stopping = True
         if not self._busy and self._request is None:
             self.conn.close()
 
@@ -134,12 +155,12 @@ class HttpProtocol:
         handled (a fiber, a deferred response) or the bytes run out."""
         parser = self.parser
         conn = self.conn
-        self._looping = True
+        self._looping = _BATCH
         while not self._busy and conn.state == 0:  # OPEN
             try:
                 event: Any = parser.next_event()
             except ProtocolError as exc:
-                self._looping = False
+                self._looping = _IDLE
                 self._flush()
                 log.info("bad request from %s: %s", conn.peer, exc.message)
                 self._answer_error(exc.status_hint)
@@ -152,14 +173,7 @@ class HttpProtocol:
                 if event.content_length == 0:  # no body: its EndOfMessage is next
                     parser.next_event()
                     self._handle(event, b"")
-                    if not parser.buffered:  # the usual case: nothing more has arrived
-                        if not (self._out or self._busy or self._eof or conn.state != 0):
-                            # The tail below, cut short: answered, open, nothing held,
-                            # nothing buffered (so no slow request to watch).
-                            self._looping = False
-                            self._started = 0.0
-                            conn.idle_timeout_s = self.app.keep_alive_timeout_s
-                            return
+                    if not parser.buffered:  # nothing more has arrived
                         break
             elif kind is Data:
                 self._body.append(event.data)
@@ -172,7 +186,13 @@ class HttpProtocol:
                 if parser.closed:
                     conn.close()
                 break
-        self._looping = False
+        self._looping = _IDLE
+        self._after_requests()
+
+    def _after_requests(self) -> None:
+        """Once the buffered requests are answered or waiting: write what is held, then
+        close, or set the timeout that fits what the connection waits for."""
+        conn = self.conn
         if self._out:
             self._flush()
         if conn.state != 0 or conn.protocol is not self:  # closed, or upgraded meanwhile
@@ -233,40 +253,38 @@ class HttpProtocol:
         self._respond(ctx)
 
     def _respond(self, ctx: Context) -> None:
-        request = ctx.request
         conn = self.conn
         if conn.state != 0:  # closed while the handler ran
             return
-        later = ctx.later
-        if later is not None:
-            if isinstance(later, ResponseStream):
-                later.end()
-                self._finish(request.keep_alive and not conn.loop.stopping)
-                return
-            if isinstance(later, DeferredResponse) and not later._done:
-                return  # the handler returned; the answer comes through _deferred_done
-            if isinstance(later, Upgrade) and ctx.status == 101:  # middleware may refuse
-                self._switch(ctx, later)
-                return
-        keep_alive = request.keep_alive and not conn.loop.stopping
+        if ctx.later is not None and self._respond_later(ctx):
+            return
+        request = ctx.request
+        keep_alive = request.keep_alive and not self._stopping
         body = ctx.response_body
         status = ctx.status
+        app = self.app
+        # The head, as Server._response_head makes it, looked up here: most responses
+        # repeat one of this second's heads.
+        if _time() >= app._date_expires:
+            app.date()
+        http_10 = request.http_version == "1.0"
         try:
-            head = self.app._response_head(
-                status,
-                ctx.response_headers,
-                len(body),
-                keep_alive,
-                request.http_version == "1.0",
-            )
-        except ValueError:
-            log.exception("handler for %s %s built an invalid response", ctx.method, ctx.target)
-            self._answer_500(ctx)
-            return
+            head = app._heads.get((status, *ctx.response_headers, len(body), keep_alive, http_10))
+        except TypeError:  # an unhashable header: built every time
+            head = None
+        if head is None:
+            try:
+                head = app._response_head(
+                    status, ctx.response_headers, len(body), keep_alive, http_10
+                )
+            except ValueError:
+                log.exception("handler for %s %s built an invalid response", ctx.method, ctx.target)
+                self._answer_500(ctx)
+                return
         data = head if request.method == "HEAD" or status == 204 or status == 304 else head + body
         if (
             keep_alive
-            and self._looping
+            and self._looping == _BATCH
             and self.parser.buffered
             and self._out_bytes + len(data) <= _MAX_HELD_BYTES
         ):
@@ -276,7 +294,7 @@ class HttpProtocol:
             self._write(data)
         else:
             conn.write(data)  # the usual case
-        if self.app.access_log:
+        if app.access_log:
             access_log.info(
                 '%s "%s %s HTTP/%s" %d %d',
                 conn.peer[0],
@@ -286,7 +304,27 @@ class HttpProtocol:
                 ctx.status,
                 len(body),
             )
-        self._finish(keep_alive)
+        self._busy = False  # _finish, inlined
+        self._request = None
+        if not keep_alive:
+            conn.close()
+        elif not self._looping and conn.state == 0:
+            self._process()  # a fiber's or a deferred response is out: go on
+
+    def _respond_later(self, ctx: Context) -> bool:
+        """Answer for a stream, a deferred response or an upgrade; False if `ctx.later`
+        leaves the answer to `_respond` (an upgrade refused, a deferred response given)."""
+        later = ctx.later
+        if isinstance(later, ResponseStream):
+            later.end()
+            self._finish(later.keep_alive and not self._stopping)
+            return True
+        if isinstance(later, DeferredResponse) and not later._done:
+            return True  # the handler returned; the answer comes through _deferred_done
+        if isinstance(later, Upgrade) and ctx.status == 101:  # middleware may refuse
+            self._switch(ctx, later)
+            return True
+        return False
 
     def _switch(self, ctx: Context, upgrade: Upgrade) -> None:
         """Answer 101 and hand the connection, with the bytes after the request, over."""

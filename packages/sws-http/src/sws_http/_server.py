@@ -16,6 +16,7 @@ handler: it may answer itself without calling `next()`, and run code before and 
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any, Final
@@ -79,7 +80,7 @@ class Server:
         self.loop: Loop | None = None
         self._middleware: list[Middleware] = []
         self._date = b""
-        self._date_second = -1
+        self._date_expires = 0.0  # time.time() when _date and _heads expire
         self._heads: dict[tuple[Any, ...], bytes] = {}  # response heads of this second
 
     # --- routes -------------------------------------------------------------------------------
@@ -188,9 +189,9 @@ class Server:
     def date(self) -> bytes:
         """The `Date` value, computed at most once a second."""
         now = time.time()
-        second = int(now)
-        if second != self._date_second:
-            self._date_second = second
+        if now >= self._date_expires:
+            second = int(now)
+            self._date_expires = second + 1
             self._date = http_date(now)
             self._heads.clear()
         return self._date
@@ -204,28 +205,24 @@ class Server:
         http_10: bool,
     ) -> bytes:
         """`response_head` with this second's Date and the Server field, remembered for
-        the rest of the second: most responses repeat an earlier one's head.
+        the rest of the second under `(status, *headers, content_length, keep_alive,
+        http_10)`: most responses repeat an earlier one's head, and the connections look
+        them up themselves (see `HttpProtocol._respond`).
 
         Raises:
             ValueError: from `response_head`.
         """
-        date = self.date()
-        try:
+        head = response_head(
+            status,
+            headers,
+            content_length=content_length,
+            keep_alive=keep_alive,
+            http_10=http_10,
+            date=self.date(),
+        )
+        with contextlib.suppress(TypeError):  # an unhashable header: built every time
             key = (status, *headers, content_length, keep_alive, http_10)
-            head = self._heads.get(key)
-        except TypeError:  # an unhashable header: build it every time
-            key, head = None, None
-        if head is None:
-            head = response_head(
-                status,
-                headers,
-                content_length=content_length,
-                keep_alive=keep_alive,
-                http_10=http_10,
-                date=date,
-            )
-            if key is not None:
-                remember(self._heads, key, head, _MAX_CACHED_HEADS)
+            remember(self._heads, key, head, _MAX_CACHED_HEADS)
         return head
 
     def _dispatch(self, ctx: Context) -> Any:

@@ -31,6 +31,7 @@ from sws_http_testing import (
 )
 
 from sws_http.proto import (
+    ProtocolError,
     RequestParser,
     _request,
     chunk,
@@ -233,6 +234,37 @@ def test_remembered_heads_parse_as_the_first_time(data: st.DataObject, cuts: lis
     assert run(split_at(stream, cuts)) == (expected, None)
     assert run([stream], **limits) == first_tight
     assert run([stream], **limits) == first_tight  # remembered under the tight ones too
+
+
+def run_whole(pieces: list[bytes], **limits: int) -> tuple[list[Event], Any]:
+    """`run`, feeding each piece through `feed_whole`: a Request it returns stands for
+    that Request and its EndOfMessage."""
+    parser = RequestParser(**limits)
+    events: list[Event] = []
+    try:
+        for piece in pieces:
+            request = parser.feed_whole(piece)
+            if request is not None:
+                events += [norm(request), testing.eom()]
+            events += testing.drain(parser, norm)
+        parser.feed_eof()
+    except ProtocolError as exc:
+        return testing.merge_data(events), exc.status_hint
+    return testing.merge_data(events), None
+
+
+@given(st.data(), cut_lists)
+def test_feed_whole_gives_the_events_of_feed(data: st.DataObject, cuts: list[int]) -> None:
+    # Pieces cut at request boundaries, as a keep-alive client's requests arrive, so that
+    # remembered heads come whole; then the same bytes cut anywhere.
+    limits = data.draw(st.just({}) | small_limits)
+    n = data.draw(st.integers(1, 4))
+    pieces = [data.draw(requests(last=i == n - 1))[0] for i in range(n)]
+    pieces = [b"\r\n" * data.draw(st.integers(0, 1)) + piece for piece in pieces]
+    expected = run(pieces, **limits)  # remembers the heads it accepts
+    assert run_whole(pieces, **limits) == expected
+    assert run_whole(pieces * 2, **limits) == run(pieces * 2, **limits)
+    assert run_whole(split_at(b"".join(pieces), cuts), **limits) == expected
 
 
 # --- (b) random input gives only events or ProtocolError -----------------------------------------

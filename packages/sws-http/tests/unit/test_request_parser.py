@@ -5,6 +5,7 @@ EndOfMessage and after an error (RFC 9112, RFC 9110).
 
 from __future__ import annotations
 
+import dataclasses
 from functools import partial
 from typing import Any
 
@@ -898,7 +899,7 @@ def test_take_buffered_hands_over_the_bytes_after_the_request_and_stops_parsing(
 # --- remembered heads ---------------------------------------------------------------------------
 
 
-def test_a_remembered_head_gives_each_request_its_own_request_object() -> None:
+def test_a_remembered_head_gives_its_requests_one_read_only_request_object() -> None:
     parser = RequestParser()
     head = b"GET /r?q=1 HTTP/1.1\r\nHost: a\r\nX-Y: z\r\n\r\n"
     parser.feed(head * 2)
@@ -906,11 +907,70 @@ def test_a_remembered_head_gives_each_request_its_own_request_object() -> None:
     assert isinstance(parser.next_event(), EndOfMessage)
     second = parser.next_event()
     assert isinstance(first, Request)
-    assert isinstance(second, Request)
-    assert first is not second
-    assert norm(first) == norm(second)
-    first.keep_alive = False  # a request may be changed without touching the next
-    assert second.keep_alive
+    assert first is second
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        first.keep_alive = False  # type: ignore[misc]
+
+
+# --- feed_whole -----------------------------------------------------------------------------
+
+
+def test_feed_whole_answers_a_remembered_bodyless_head_in_one_call() -> None:
+    head = b"GET /r HTTP/1.1\r\nHost: a\r\n\r\n"
+    parser = RequestParser()
+    assert parser.feed_whole(head) is None  # not seen before: buffered, as feed does
+    first = parser.next_event()
+    assert isinstance(first, Request)
+    assert isinstance(parser.next_event(), EndOfMessage)
+    assert parser.feed_whole(head) is first
+    assert parser.buffered == 0
+    assert not parser.mid_request
+    assert parser.next_event() is NEED_DATA
+    assert parser.feed_whole(head) is first  # and again: the parser is back at a head
+
+
+@pytest.mark.parametrize(
+    ("head", "why"),
+    [
+        (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n", "a body"),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", "chunked"),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n", "an expectation"),
+    ],
+)
+def test_feed_whole_leaves_bodies_and_expectations_to_next_event(head: bytes, why: str) -> None:
+    warm = RequestParser()
+    warm.feed(head)
+    assert isinstance(warm.next_event(), Request)  # now remembered
+    parser = RequestParser()
+    assert parser.feed_whole(head) is None, why
+    assert isinstance(parser.next_event(), Request)
+    assert parser.mid_request or isinstance(parser.next_event(), EndOfMessage)
+
+
+def test_feed_whole_buffers_behind_bytes_already_waiting() -> None:
+    head = b"GET /w HTTP/1.1\r\nHost: a\r\n\r\n"
+    RequestParser().feed(head)  # nothing parsed: not remembered yet
+    parser = RequestParser()
+    parser.feed(head)
+    assert isinstance(parser.next_event(), Request)
+    assert isinstance(parser.next_event(), EndOfMessage)
+    parser.feed(head[:5])
+    assert parser.feed_whole(head) is None  # after a partial head: buffered behind it
+    assert parser.buffered == len(head) + 5
+
+
+def test_feed_whole_of_a_closing_request_closes_the_parser() -> None:
+    head = b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+    parser = RequestParser()
+    parser.feed(head)
+    request = parser.next_event()
+    assert isinstance(parser.next_event(), EndOfMessage)
+    assert isinstance(request, Request)
+    again = RequestParser()
+    assert again.feed_whole(head) is request
+    assert again.closed
+    assert again.feed_whole(head) is None  # ignored, as feed ignores it
+    assert again.buffered == 0
 
 
 def test_a_head_remembered_under_loose_limits_still_fails_tight_ones() -> None:

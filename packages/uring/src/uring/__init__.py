@@ -45,7 +45,7 @@ from uring._constants import (
     TimeoutFlag,
     buffer_id,
 )
-from uring._memory import Address, IovecArray, buffer_address
+from uring._memory import BYTES_DATA_OFFSET, Address, IovecArray, buffer_address
 from uring._prep import (
     SQE_FIELDS,
     SQE_SIZE,
@@ -121,6 +121,7 @@ from uring._sockaddr import SOCKADDR_STORAGE_SIZE, parse_sockaddr, sockaddr, zon
 from uring._syscall import IoUringUnavailableError, KernelTimespec
 
 __all__ = [
+    "BYTES_DATA_OFFSET",
     "CQE_BUFFER_SHIFT",
     "DEFAULT_ENTRIES",
     "FILE_INDEX_ALLOC",

@@ -44,6 +44,13 @@ def test_bytes_address_is_the_c_char_p_pointer(data: bytes) -> None:
     assert uring.buffer_address(data) == bytes_address(data)
 
 
+@pytest.mark.parametrize("data", [b"", b"x", bytes(range(256)) * 40])
+def test_bytes_data_offset_is_where_the_data_starts(data: bytes) -> None:
+    assert uring.BYTES_DATA_OFFSET is not None  # CPython's layout, checked at import
+    assert id(data) + uring.BYTES_DATA_OFFSET == bytes_address(data)
+    assert ctypes.string_at(id(data) + uring.BYTES_DATA_OFFSET, len(data)) == data
+
+
 def test_bytes_fast_path_agrees_with_the_buffer_protocol() -> None:
     data = b"through the buffer protocol"
     with memoryview(data) as view:

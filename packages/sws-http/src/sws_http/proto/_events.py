@@ -67,9 +67,10 @@ class Headers:
         return f"Headers({self.fields!r})"
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, frozen=True, eq=False)
 class Request:
-    """A request head (RFC 9112 §3).
+    """A request head (RFC 9112 §3), read-only: requests whose heads are byte for byte the
+    same may share one.
 
     Attributes:
         method: the method token, as sent ("GET").
@@ -77,8 +78,7 @@ class Request:
         path: the path of the target, not percent-decoded ("*" for asterisk-form).
         query: what follows the first "?" of the target, without it ("" when none).
         http_version: "1.1" or "1.0".
-        headers: every header field. Requests whose heads are byte for byte the same may
-            share one `Headers`: read it, never change it.
+        headers: every header field (read it, never change it: it may be shared too).
         host: the Host field, or the authority of an absolute-form target (which wins).
         keep_alive: whether the connection may carry another request after this one.
         content_length: the body's length; None for a chunked body; 0 when there is none.

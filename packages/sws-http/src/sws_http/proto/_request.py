@@ -69,13 +69,13 @@ _ABSOLUTE = re.compile(rb"[A-Za-z][A-Za-z0-9+\-.]*://([^/?#]*)(.*)", re.DOTALL)
 
 # Request heads already parsed, by their bytes, one table per set of limits (a limit can
 # turn an accepted head into an error): a client on a kept-alive connection, and a
-# server's many clients, send the same few heads again and again. The table holds
-# Request's fields, so every request still gets its own Request; they share the (lazily
-# split, read-only) Headers. Bounded: cleared when full.
+# server's many clients, send the same few heads again and again. The table holds the
+# (read-only) Request itself: requests whose heads are byte for byte the same share it.
+# Bounded: cleared when full.
 _MAX_CACHED_HEAD_BYTES: Final = 2048  # a browser's head with cookies fits; most are ~500
 _MAX_CACHED_HEADS: Final = 512  # at most 1 MiB per set of limits
 _RequestArgs = tuple[str, str, str, str, str, Headers, str, bool, int | None, bool, bool]
-_head_caches: dict[tuple[int, ...], dict[bytes, _RequestArgs]] = {}
+_head_caches: dict[tuple[int, ...], dict[bytes, Request]] = {}
 _NO_TRAILERS: Final = EndOfMessage(Headers([]))
 
 
@@ -163,6 +163,26 @@ class RequestParser(Limits):
         """Add received bytes (after a non-keep-alive request they are ignored)."""
         if self._state != _CLOSED:
             self._buf += data
+
+    def feed_whole(self, data: bytes) -> Request | None:
+        """Feed `data`; return its Request if it is one whole bodyless request seen before.
+
+        The usual keep-alive request, in one call: when nothing else is buffered and `data`
+        is exactly a head this parser's limits accepted before, with no body and no
+        `Expect`, its (shared) Request is returned and the request is consumed whole, as
+        if `next_event` had returned it and then its EndOfMessage. Otherwise the bytes are
+        buffered as `feed` does, None is returned, and `next_event` goes on from there.
+        """
+        if self._state == _HEAD and not self._buf:
+            request: Request | None = self._cache.get(data)
+            if request is not None and request.content_length == 0 and not request.expect_continue:
+                self._empty_lines = 0
+                if not request.keep_alive:
+                    self._state = _CLOSED
+                return request
+        if self._state != _CLOSED:
+            self._buf += data
+        return None
 
     def feed_eof(self) -> None:
         """The peer closed its side. Requests already complete in the buffer still come
@@ -264,11 +284,11 @@ class RequestParser(Limits):
             # checks passed then and would pass again, under the same limits.
             end = buf.find(b"\r\n\r\n", 0, _MAX_CACHED_HEAD_BYTES) + 4
             if end >= 4:  # the whole buffer, in the usual case: no slice to copy
-                args = self._cache.get(bytes(buf) if end == len(buf) else bytes(buf[:end]))
-                if args is not None:
+                request = self._cache.get(bytes(buf) if end == len(buf) else bytes(buf[:end]))
+                if request is not None:
                     del buf[:end]
                     self._empty_lines = 0
-                    return self._start_body(Request(*args))
+                    return self._start_body(request)
         else:  # CR: RFC 9112 §2.2, skip (a few) empty lines before a request
             start = 0
             while buf.startswith(b"\r\n", start):
@@ -285,8 +305,7 @@ class RequestParser(Limits):
         head = bytes(buf[:end])
         del buf[: end + 4]
         self._empty_lines = 0
-        args = self._request_from_head(head)
-        return self._start_body(Request(*args))
+        return self._start_body(self._request_from_head(head))
 
     def _start_body(self, request: Request) -> Request:
         self._request = request
@@ -344,7 +363,7 @@ class RequestParser(Limits):
             self._fail(message, status)
         return end if done_at <= n else -1
 
-    def _request_from_head(self, head: bytes) -> _RequestArgs:
+    def _request_from_head(self, head: bytes) -> Request:
         line_end = head.find(b"\r\n")
         if line_end < 0:
             line_end = len(head)
@@ -359,17 +378,17 @@ class RequestParser(Limits):
             for m in _SPECIAL_FIELD.finditer(block):
                 name = m.group(1).decode("ascii").lower()
                 special.setdefault(name, []).append(m.group(2).decode("latin-1").strip(" \t"))
-            args = self._build_request(method, target, version, headers, special)
+            request = Request(*self._build_request(method, target, version, headers, special))
             if len(head) <= _MAX_CACHED_HEAD_BYTES - 4:  # keyed with its end, as it arrives
-                remember(self._cache, head + b"\r\n\r\n", args, _MAX_CACHED_HEADS)
-            return args
+                remember(self._cache, head + b"\r\n\r\n", request, _MAX_CACHED_HEADS)
+            return request
         fields = self._fields(block.split(b"\r\n") if block else [], "header")
         headers = Headers(fields)
         special = {}
         for name, value in fields:
             if name in _FRAMING_FIELDS:
                 special.setdefault(name, []).append(value)
-        return self._build_request(method, target, version, headers, special)
+        return Request(*self._build_request(method, target, version, headers, special))
 
     def _request_line(self, line: bytes) -> tuple[bytes, bytes, str]:
         m = _REQUEST_LINE.fullmatch(line)
