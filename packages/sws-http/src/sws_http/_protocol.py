@@ -6,8 +6,8 @@ Rules that hold here:
   handler may take many loop turns), later pipelined requests wait, parsed or not, in the
   parser's buffer; none is lost and none overtakes another.
 - The answers to a batch of pipelined requests handled in one pass are joined into one
-  write: an answer is held only while more requests are buffered behind it (64 KiB of
-  answers at most), and whatever is held goes out before anything else is written (100
+  write: an answer is held while the pass goes on (64 KiB of answers at most) and goes
+  out when it ends, and whatever is held goes out before anything else is written (100
   Continue, a stream's head, a 101, an error answer) and before a fiber handler starts.
 - A malformed request gets the status the parser names and the connection closes after
   it (the bytes after a broken request cannot be trusted to be framed right).
@@ -157,6 +157,10 @@ class HttpProtocol:
         conn = self.conn
         self._looping = _BATCH
         while not self._busy and conn.state == 0:  # OPEN
+            request = parser.next_whole()
+            if request is not None:  # pipelined keep-alive requests, the usual ones
+                self._handle(request, b"")
+                continue
             try:
                 event: Any = parser.next_event()
             except ProtocolError as exc:
@@ -285,10 +289,9 @@ class HttpProtocol:
         if (
             keep_alive
             and self._looping == _BATCH
-            and self.parser.buffered
             and self._out_bytes + len(data) <= _MAX_HELD_BYTES
         ):
-            self._out.append(data)  # more requests wait: answer them all in one write
+            self._out.append(data)  # more requests may wait: answer them all in one write
             self._out_bytes += len(data)
         elif self._out:
             self._write(data)

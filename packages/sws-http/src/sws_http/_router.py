@@ -54,7 +54,9 @@ class Router:
     """Routes by method and path pattern."""
 
     def __init__(self) -> None:
-        self._static: dict[str, dict[str, Match]] = {}  # path -> method -> its match
+        # The routes without parameters: path -> method -> its match, read-only outside.
+        # A caller may look a path without "%" up here itself, before calling `match`.
+        self.static: dict[str, dict[str, Match]] = {}
         self._dynamic: list[Route] = []
 
     def add(self, pattern: str, methods: list[str] | tuple[str, ...], handler: Handler) -> None:
@@ -72,7 +74,7 @@ class Router:
                 raise ValueError(f"method {method!r} is not an upper-case token")
         segments = self._compile(pattern)
         if all(isinstance(s, str) for s in segments):
-            by_method = self._static.setdefault(pattern, {})
+            by_method = self.static.setdefault(pattern, {})
             for method in wanted:
                 by_method[method] = Match(handler, {}, 200)
             return
@@ -110,9 +112,9 @@ class Router:
         if "%" in path:
             parts = [unquote(part) for part in path.split("/")[1:]]
             static_key = None if any("/" in p for p in parts) else "/" + "/".join(parts)
-            by_method = self._static.get(static_key) if static_key is not None else None
+            by_method = self.static.get(static_key) if static_key is not None else None
         else:
-            by_method = self._static.get(path)
+            by_method = self.static.get(path)
             parts = None
         if by_method is not None:
             found = by_method.get(method) or (by_method.get("GET") if method == "HEAD" else None)

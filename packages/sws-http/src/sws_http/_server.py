@@ -227,7 +227,13 @@ class Server:
 
     def _dispatch(self, ctx: Context) -> Any:
         """Route `ctx` and run middleware and handler; returns the handler's result."""
-        match = self.router.match(ctx.request.method, ctx.request.path)
+        request = ctx.request
+        path = request.path
+        # `Router.match` cut short for the usual request, to a static route.
+        by_method = self.router.static.get(path)
+        match = by_method.get(request.method) if by_method is not None else None
+        if match is None or "%" in path:
+            match = self.router.match(request.method, path)
         handler = match.handler
         if handler is None:
             handler = _not_found if match.status == 404 else _method_not_allowed(match.allow)

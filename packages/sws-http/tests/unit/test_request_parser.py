@@ -959,6 +959,42 @@ def test_feed_whole_buffers_behind_bytes_already_waiting() -> None:
     assert parser.buffered == len(head) + 5
 
 
+def test_next_whole_reads_pipelined_remembered_heads_one_by_one() -> None:
+    first = b"GET /a HTTP/1.1\r\nHost: a\r\n\r\n"
+    second = b"GET /b HTTP/1.1\r\nHost: a\r\n\r\n"
+    post = b"POST /c HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi"
+    warm = RequestParser()
+    warm.feed(first + second + post)
+    events = testing.drain(warm, norm)
+    assert len(events) == 7
+    parser = RequestParser()
+    parser.feed(first * 2 + second + first + post)
+    got = [parser.next_whole() for _ in range(4)]
+    assert [r.path if r else None for r in got] == ["/a", "/a", "/b", "/a"]
+    assert parser.next_whole() is None  # a body: next_event's to read
+    assert norm(parser.next_event())[:2] == ("request", "POST")
+    assert parser.next_whole() is None  # in the middle of a body
+    assert testing.drain(parser, norm) == [data(b"hi"), eom()]
+    assert parser.next_whole() is None  # nothing buffered
+
+
+def test_whole_requests_after_empty_lines_reset_their_count() -> None:
+    head = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+    parser = RequestParser()
+    parser.feed_whole(head)
+    testing.drain(parser, norm)
+    assert parser.feed_whole(head) is not None  # remembered as the last request
+    for _ in range(20):  # more CRLFs in all than one request may have before it
+        parser.feed(b"\r\n")
+        assert parser.next_event() is NEED_DATA
+        assert parser.feed_whole(head) is not None
+    for _ in range(20):
+        parser.feed(b"\r\n")
+        assert parser.next_event() is NEED_DATA
+        parser.feed(head)
+        assert parser.next_whole() is not None
+
+
 def test_feed_whole_of_a_closing_request_closes_the_parser() -> None:
     head = b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
     parser = RequestParser()

@@ -125,6 +125,8 @@ class RequestParser(Limits):
         "_empty_lines",
         "_eof",
         "_error",
+        "_last_head",
+        "_last_request",
         "_max_target_bytes",
         "_remaining",
         "_request",
@@ -151,6 +153,9 @@ class RequestParser(Limits):
         self._empty_lines = 0  # CRLFs skipped before the current request line
         self._eof = False  # the peer has closed its side
         self._valid_host = ""  # the last Host value found valid
+        # The last whole bodyless keep-alive request, and its head as it arrived.
+        self._last_head = b""
+        self._last_request: Request | None = None
         limits = (max_header_bytes, max_headers, max_target_bytes, max_body_bytes)
         self._cache = head_table(_head_caches, limits)
 
@@ -174,15 +179,52 @@ class RequestParser(Limits):
         buffered as `feed` does, None is returned, and `next_event` goes on from there.
         """
         if self._state == _HEAD and not self._buf:
+            if data == self._last_head:  # a connection mostly repeats its last request
+                self._empty_lines = 0
+                return self._last_request
             request: Request | None = self._cache.get(data)
             if request is not None and request.content_length == 0 and not request.expect_continue:
-                self._empty_lines = 0
-                if not request.keep_alive:
-                    self._state = _CLOSED
-                return request
+                return self._whole(data, request)
         if self._state != _CLOSED:
             self._buf += data
         return None
+
+    def next_whole(self) -> Request | None:
+        """Return the next request if it is a whole bodyless head seen before, else None.
+
+        `feed_whole` for bytes already buffered (pipelined requests): the Request is
+        consumed with its end, as if `next_event` had returned it and then EndOfMessage.
+        None says nothing about the bytes: `next_event` reads them as usual.
+        """
+        buf = self._buf
+        if self._state != _HEAD or not buf or buf[0] == 13:
+            return None
+        head = self._last_head
+        if head and buf.startswith(head):  # pipelined requests mostly repeat each other
+            del buf[: len(head)]
+            self._empty_lines = 0
+            return self._last_request
+        end = buf.find(b"\r\n\r\n", 0, _MAX_CACHED_HEAD_BYTES) + 4
+        if end < 4:
+            return None
+        head = bytes(buf) if end == len(buf) else bytes(buf[:end])
+        request: Request | None = self._cache.get(head)
+        if request is None or request.content_length != 0 or request.expect_continue:
+            return None
+        del buf[:end]
+        return self._whole(head, request)
+
+    def _whole(self, head: bytes, request: Request) -> Request:
+        """A whole bodyless `request` read from `head`: remembered as the last one if it
+        keeps the connection open, else the parser closes."""
+        self._empty_lines = 0
+        if request.keep_alive:
+            self._last_head = head
+            self._last_request = request
+        else:
+            self._state = _CLOSED
+            self._buf.clear()
+        return request
 
     def feed_eof(self) -> None:
         """The peer closed its side. Requests already complete in the buffer still come
