@@ -210,12 +210,25 @@ class HttpProtocol:
             conn.idle_timeout_s = self.app.keep_alive_timeout_s
 
     def _handle(self, request: Request, body: bytes) -> None:
+        """Route the request, then run middleware and handler, and answer (or wait)."""
+        app = self.app
         path = request.path
-        ctx = Context(request, unquote(path) if "%" in path else path, body, self.conn)
+        # Server._route, cut short for the usual request: to a static route, no "%".
+        by_method = app.router.static.get(path)
+        match = by_method.get(request.method) if by_method is not None else None
+        handler: Any
+        if match is None or "%" in path:
+            handler, params = app._route(request.method, path)
+            ctx = Context(request, unquote(path) if "%" in path else path, body, self.conn)
+            if params:
+                ctx.params = params
+        else:
+            handler = match.handler  # a static route's match always has one
+            ctx = Context(request, path, body, self.conn)
         self._busy = True
         self._started = 0.0
         try:
-            result = self.app._dispatch(ctx)
+            result = handler(ctx) if not app._middleware else app._run(ctx, handler)
         except Exception:
             log.exception("handler for %s %s raised", request.method, request.target)
             self._answer_500(ctx)

@@ -225,20 +225,17 @@ class Server:
             remember(self._heads, key, head, _MAX_CACHED_HEADS)
         return head
 
-    def _dispatch(self, ctx: Context) -> Any:
-        """Route `ctx` and run middleware and handler; returns the handler's result."""
-        request = ctx.request
-        path = request.path
-        # `Router.match` cut short for the usual request, to a static route.
-        by_method = self.router.static.get(path)
-        match = by_method.get(request.method) if by_method is not None else None
-        if match is None or "%" in path:
-            match = self.router.match(request.method, path)
+    def _route(self, method: str, path: str) -> tuple[Handler, dict[str, str]]:
+        """The handler for `method` on the raw `path`, and its parameters (the one lookup
+        for every request: a static route's is cut short, see HttpProtocol._handle)."""
+        match = self.router.match(method, path)
         handler = match.handler
         if handler is None:
-            handler = _not_found if match.status == 404 else _method_not_allowed(match.allow)
-        elif match.params:
-            ctx.params = match.params
+            return (_not_found if match.status == 404 else _method_not_allowed(match.allow)), {}
+        return handler, match.params
+
+    def _run(self, ctx: Context, handler: Handler) -> Any:
+        """Run `handler` inside the middleware; return its result."""
         if not self._middleware:
             return handler(ctx)
         return self._chain(ctx, handler, 0)
