@@ -99,6 +99,9 @@ class HttpProtocol:
         if self._busy:
             parser.feed(data)
             return
+        app = self.app
+        if _time() >= app._date_expires:  # once a read: this pass's heads are current
+            app.date()
         request = parser.feed_whole(data)
         if request is not None:
             # The usual keep-alive request: one whole bodyless head seen before, alone in
@@ -281,18 +284,18 @@ class HttpProtocol:
         status = ctx.status
         app = self.app
         # The head, as Server._response_head makes it, looked up here: most responses
-        # repeat one of this second's heads.
-        if _time() >= app._date_expires:
+        # repeat one of this second's heads. (A pass over a read checked the Date.)
+        if not self._looping and _time() >= app._date_expires:
             app.date()
-        http_10 = request.http_version == "1.0"
+        version = request.http_version
         try:
-            head = app._heads.get((status, *ctx.response_headers, len(body), keep_alive, http_10))
+            head = app._heads.get((status, *ctx.response_headers, len(body), keep_alive, version))
         except TypeError:  # an unhashable header: built every time
             head = None
         if head is None:
             try:
                 head = app._response_head(
-                    status, ctx.response_headers, len(body), keep_alive, http_10
+                    status, ctx.response_headers, len(body), keep_alive, version
                 )
             except ValueError:
                 log.exception("handler for %s %s built an invalid response", ctx.method, ctx.target)

@@ -202,12 +202,12 @@ class Server:
         headers: list[tuple[str, str]],
         content_length: int,
         keep_alive: bool,
-        http_10: bool,
+        http_version: str,
     ) -> bytes:
         """`response_head` with this second's Date and the Server field, remembered for
         the rest of the second under `(status, *headers, content_length, keep_alive,
-        http_10)`: most responses repeat an earlier one's head, and the connections look
-        them up themselves (see `HttpProtocol._respond`).
+        http_version)`: most responses repeat an earlier one's head, and the connections
+        look them up themselves (see `HttpProtocol._respond`).
 
         Raises:
             ValueError: from `response_head`.
@@ -217,11 +217,11 @@ class Server:
             headers,
             content_length=content_length,
             keep_alive=keep_alive,
-            http_10=http_10,
+            http_10=http_version == "1.0",
             date=self.date(),
         )
         with contextlib.suppress(TypeError):  # an unhashable header: built every time
-            key = (status, *headers, content_length, keep_alive, http_10)
+            key = (status, *headers, content_length, keep_alive, http_version)
             remember(self._heads, key, head, _MAX_CACHED_HEADS)
         return head
 

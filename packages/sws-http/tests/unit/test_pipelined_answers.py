@@ -1,11 +1,16 @@
 """`HttpProtocol` over a recording stand-in for the connection: how the answers to a batch
 of pipelined requests are written (joined, in order, and never more than a bounded amount
-held back)."""
+held back), how repeated requests are answered, and the Date their answers carry."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import pytest
+
+import sws_http._protocol
+import sws_http._server
 from sws_http import Context, Server
 from sws_http._protocol import _MAX_HELD_BYTES, HttpProtocol
 
@@ -86,3 +91,81 @@ def test_held_answers_stay_under_the_bound() -> None:
     assert 1 < len(conn.writes) < 60
     assert all(len(w) <= _MAX_HELD_BYTES + size + 200 for w in conn.writes)
     assert bodies(conn.writes, size) == [b"%d" % i for i in range(60)]
+
+
+# --- repeated requests --------------------------------------------------------------------------
+
+HELLO = b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"
+
+
+def hello_app() -> Server:
+    app = Server()
+
+    @app.get("/hello")
+    def hello(ctx: Context) -> None:
+        ctx.text("hello")
+
+    return app
+
+
+def connect(app: Server) -> tuple[FakeConn, HttpProtocol]:
+    conn = FakeConn()
+    protocol = HttpProtocol(app, conn)  # type: ignore[arg-type]
+    conn.protocol = protocol
+    return conn, protocol
+
+
+def test_a_repeated_request_gets_the_same_answer_each_time() -> None:
+    conn, protocol = connect(hello_app())
+    for _ in range(5):  # the first parsed in full, the rest recognised whole
+        protocol.data_received(HELLO)
+    assert len(conn.writes) == 5
+    assert len(set(conn.writes)) == 1
+    assert conn.writes[0].startswith(b"HTTP/1.1 200 OK\r\n")
+    assert conn.writes[0].endswith(b"\r\n\r\nhello")
+    assert not conn.closed
+
+
+def test_repeated_pipelined_requests_get_one_write_in_order() -> None:
+    app = app_with(4)
+    conn, protocol = connect(app)
+    batch = b"".join(b"GET /n/%d HTTP/1.1\r\nHost: t\r\n\r\n" % (i % 3) for i in range(12))
+    protocol.data_received(batch)
+    protocol.data_received(batch)  # now every head is remembered
+    assert len(conn.writes) == 2
+    assert conn.writes[0] == conn.writes[1]
+    assert bodies(conn.writes, 4) == [b"%d" % (i % 3) for i in range(12)] * 2
+
+
+def test_a_graceful_stop_closes_after_the_next_answer() -> None:
+    conn, protocol = connect(hello_app())
+    protocol.data_received(HELLO)
+    protocol.data_received(HELLO)
+    protocol.shutdown_requested()  # idle between requests: closes now
+    assert conn.closed
+    conn, protocol = connect(hello_app())
+    protocol.data_received(HELLO)
+    protocol._busy = True  # as if a handler were still running: the close waits for it
+    protocol.shutdown_requested()
+    assert not conn.closed
+    protocol._busy = False
+    protocol.data_received(HELLO)
+    assert b"connection: close" in conn.writes[-1].lower()
+    assert conn.closed
+
+
+def test_answers_carry_the_current_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [1_800_000_000.25]
+    monkeypatch.setattr(sws_http._protocol, "_time", lambda: clock[0])
+    monkeypatch.setattr(sws_http._server.time, "time", lambda: clock[0])
+    conn, protocol = connect(hello_app())
+    dates = []
+    for step in (0.0, 0.5, 0.3, 1.0):  # the same second twice, then the next two
+        clock[0] += step
+        protocol.data_received(HELLO)
+        found = re.search(rb"\r\ndate: ([^\r]+)\r\n", conn.writes[-1], re.IGNORECASE)
+        assert found is not None
+        dates.append(found.group(1))
+    assert dates[0] == dates[1]
+    assert len(set(dates)) == 3
+    assert dates[-1] == b"Fri, 15 Jan 2027 08:00:02 GMT"
