@@ -97,9 +97,7 @@ _BUFFER_SELECT: Final = int(SqeFlag.BUFFER_SELECT)
 _MSG_NOSIGNAL: Final = socket.MSG_NOSIGNAL
 # A send SQE in one pack, as prep_send writes it, without its keyword-argument call: the
 # hottest SQE of a server (see uring.sqe_layout). Equality with prep_send is unit-tested.
-_pack_send = sqe_layout(
-    "opcode", "ioprio", "fd", "off", "addr", "len", "op_flags", "user_data"
-).pack_into
+_pack_send = sqe_layout("opcode", "fd", "addr", "len", "op_flags", "user_data").pack_into
 _OP_SEND: Final = int(Op.SEND)
 _MSG_WAITALL: Final = socket.MSG_WAITALL
 _IO_LINK: Final = int(SqeFlag.IO_LINK)
@@ -264,9 +262,7 @@ class Conn:
                 sqe,
                 0,
                 _OP_SEND,
-                0,
                 self.fd,
-                0,
                 id(data) + _BYTES_OFFSET if _BYTES_OFFSET is not None else buffer_address(data),
                 n,
                 _MSG_NOSIGNAL,
@@ -354,9 +350,7 @@ class Conn:
             sqe,
             0,
             _OP_SEND,
-            0,
             self.fd,
-            0,
             buffer_address(data),
             len(data),
             _MSG_NOSIGNAL | _MSG_WAITALL,
@@ -564,9 +558,7 @@ class Conn:
             sqe,
             0,
             _OP_SEND,
-            0,
             self.fd,
-            0,
             buffer_address(data),
             len(data),
             _MSG_NOSIGNAL,
@@ -577,6 +569,17 @@ class Conn:
     def on_send(self, res: int) -> None:
         """Handle a send completion: account, continue a short send, start the next."""
         self._inflight -= 1
+        if (
+            res == self._wq_bytes
+            and self.state == OPEN
+            and not (self._pause or self._writers or self._shut_wr)
+        ):
+            # The usual case: the send took everything queued (so the queue holds only
+            # it), and nobody waits for the queue to drain.
+            self._sending = None
+            self._wq.clear()  # type: ignore[union-attr]  # a send was in flight: a list
+            self._wq_bytes = 0
+            return
         data = self._sending
         self._sending = None
         wq = self._wq

@@ -777,6 +777,6 @@ def test_the_connection_send_sqe_is_exactly_prep_send() -> None:
 
     data = b"payload"
     ours, theirs = bytearray(64), bytearray(64)
-    _pack_send(ours, 0, _OP_SEND, 0, 7, 0, buffer_address(data), 7, _MSG_NOSIGNAL, 0xABC)
+    _pack_send(ours, 0, _OP_SEND, 7, buffer_address(data), 7, _MSG_NOSIGNAL, 0xABC)
     prep_send(theirs, 7, data, 7, _MSG_NOSIGNAL, user_data=0xABC)
     assert ours == theirs
