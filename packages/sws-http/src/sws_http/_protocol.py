@@ -100,7 +100,8 @@ class HttpProtocol:
             parser.feed(data)
             return
         app = self.app
-        if _time() >= app._date_expires:  # once a read: this pass's heads are current
+        now = _time()
+        if now >= app._date_expires or now < app._date_from:  # Server.date, once a pass
             app.date()
         request = parser.feed_whole(data)
         if request is not None:
@@ -158,6 +159,10 @@ class HttpProtocol:
         handled (a fiber, a deferred response) or the bytes run out."""
         parser = self.parser
         conn = self.conn
+        app = self.app
+        now = _time()
+        if now >= app._date_expires or now < app._date_from:  # Server.date, once a pass
+            app.date()
         self._looping = _BATCH
         while not self._busy and conn.state == 0:  # OPEN
             request = parser.next_whole()
@@ -284,9 +289,12 @@ class HttpProtocol:
         status = ctx.status
         app = self.app
         # The head, as Server._response_head makes it, looked up here: most responses
-        # repeat one of this second's heads. (A pass over a read checked the Date.)
-        if not self._looping and _time() >= app._date_expires:
-            app.date()
+        # repeat one of this second's heads. (A pass over requests checked the Date when
+        # it began: answers in one pass share its second.)
+        if not self._looping:
+            now = _time()
+            if now >= app._date_expires or now < app._date_from:
+                app.date()
         version = request.http_version
         try:
             head = app._heads.get((status, *ctx.response_headers, len(body), keep_alive, version))

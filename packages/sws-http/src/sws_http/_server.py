@@ -80,7 +80,9 @@ class Server:
         self.loop: Loop | None = None
         self._middleware: list[Middleware] = []
         self._date = b""
-        self._date_expires = 0.0  # time.time() when _date and _heads expire
+        # The second that _date and _heads were made for: [_date_from, _date_expires).
+        self._date_from = 0.0
+        self._date_expires = 0.0
         self._heads: dict[tuple[Any, ...], bytes] = {}  # response heads of this second
 
     # --- routes -------------------------------------------------------------------------------
@@ -189,8 +191,9 @@ class Server:
     def date(self) -> bytes:
         """The `Date` value, computed at most once a second."""
         now = time.time()
-        if now >= self._date_expires:
+        if not self._date_from <= now < self._date_expires:  # a new second, or a clock step
             second = int(now)
+            self._date_from = second
             self._date_expires = second + 1
             self._date = http_date(now)
             self._heads.clear()

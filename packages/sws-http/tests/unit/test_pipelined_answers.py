@@ -169,3 +169,28 @@ def test_answers_carry_the_current_date(monkeypatch: pytest.MonkeyPatch) -> None
     assert dates[0] == dates[1]
     assert len(set(dates)) == 3
     assert dates[-1] == b"Fri, 15 Jan 2027 08:00:02 GMT"
+
+
+def test_requests_waiting_behind_a_long_handler_get_the_date_they_are_answered_at(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = [1_800_000_000.25]
+    monkeypatch.setattr(sws_http._protocol, "_time", lambda: clock[0])
+    monkeypatch.setattr(sws_http._server.time, "time", lambda: clock[0])
+    conn, protocol = connect(hello_app())
+    protocol.data_received(HELLO)  # its head is now remembered for this second
+    protocol._busy = True  # as if a streamed answer were still going out
+    protocol.data_received(HELLO)  # waits behind it
+    clock[0] += 5.0
+    protocol._finish(True)  # the stream ends: the waiting request is answered now
+    assert len(conn.writes) == 2
+    assert b"Fri, 15 Jan 2027 08:00:05 GMT" in conn.writes[1]
+
+
+def test_the_date_follows_a_clock_set_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [2000.5]
+    monkeypatch.setattr(sws_http._server.time, "time", lambda: clock[0])
+    app = Server()
+    assert app.date() == b"Thu, 01 Jan 1970 00:33:20 GMT"
+    clock[0] = 1500.0
+    assert app.date() == b"Thu, 01 Jan 1970 00:25:00 GMT"

@@ -995,6 +995,20 @@ def test_whole_requests_after_empty_lines_reset_their_count() -> None:
         assert parser.next_whole() is not None
 
 
+@pytest.mark.parametrize("kind", [bytearray, memoryview])
+def test_feed_whole_takes_any_bytes_like_input(kind: Any) -> None:
+    head = b"GET /%s HTTP/1.1\r\nHost: a\r\n\r\n" % kind.__name__.encode()
+    parser = RequestParser()
+    buf = bytearray(head)
+    assert parser.feed_whole(kind(buf)) is None  # not seen yet: buffered
+    first = parser.next_event()
+    assert isinstance(first, Request)
+    assert isinstance(parser.next_event(), EndOfMessage)
+    assert parser.feed_whole(kind(buf)) is first
+    buf[:3] = b"PUT"  # the caller reuses its buffer: what the parser kept is unchanged
+    assert parser.feed_whole(head) is first
+
+
 def test_feed_whole_of_a_closing_request_closes_the_parser() -> None:
     head = b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
     parser = RequestParser()

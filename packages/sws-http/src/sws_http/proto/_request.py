@@ -169,7 +169,7 @@ class RequestParser(Limits):
         if self._state != _CLOSED:
             self._buf += data
 
-    def feed_whole(self, data: bytes) -> Request | None:
+    def feed_whole(self, data: bytes | bytearray | memoryview) -> Request | None:
         """Feed `data`; return its Request if it is one whole bodyless request seen before.
 
         The usual keep-alive request, in one call: when nothing else is buffered and `data`
@@ -182,6 +182,8 @@ class RequestParser(Limits):
             if data == self._last_head:  # a connection mostly repeats its last request
                 self._empty_lines = 0
                 return self._last_request
+            if type(data) is not bytes:
+                data = bytes(data)  # a key, kept: it must be hashable and never change
             request: Request | None = self._cache.get(data)
             if request is not None and request.content_length == 0 and not request.expect_continue:
                 return self._whole(data, request)
