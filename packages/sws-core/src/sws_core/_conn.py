@@ -257,17 +257,13 @@ class Conn:
             self._sending = data
             loop = self.loop
             self._send_started = self.last_active = loop.now
-            sqe = loop._get_sqe() or loop._sqe()
-            _pack_send(
-                sqe,
-                0,
-                _OP_SEND,
-                self.fd,
-                id(data) + _BYTES_OFFSET if _BYTES_OFFSET is not None else buffer_address(data),
-                n,
-                _MSG_NOSIGNAL,
-                self._ud | K_SEND,
+            address = (
+                id(data) + _BYTES_OFFSET if _BYTES_OFFSET is not None else buffer_address(data)
             )
+            if not loop._queue_send(self.fd, address, n, _MSG_NOSIGNAL, self._ud | K_SEND):
+                _pack_send(
+                    loop._sqe(), 0, _OP_SEND, self.fd, address, n, _MSG_NOSIGNAL, self._ud | K_SEND
+                )
             self._inflight += 1
             if n > self.max_write_queue_bytes:
                 self._over_limit(False)
@@ -412,7 +408,8 @@ class Conn:
         self._inflight += 1
 
     def on_recv(self, res: int, flags: int) -> None:
-        """Handle a recv completion (the hottest path: keep it flat)."""
+        """Handle a recv completion (the hottest path: keep it flat; Loop._dispatch
+        serves its usual case itself, as it does on_send's)."""
         if not flags & _MORE:
             self._recv_armed = False
             self._inflight -= 1
@@ -428,8 +425,7 @@ class Conn:
                     try:
                         protocol.data_received(data)
                     except Exception as exc:
-                        log.exception("protocol of %r raised; closing it", self)
-                        self.abort(exc)
+                        self.protocol_failed(exc)
         elif res == 0:
             self._eof = True
             if self.state == OPEN:
@@ -446,6 +442,11 @@ class Conn:
         elif state == CLOSING:
             self._finish_if_idle()
 
+    def protocol_failed(self, exc: Exception) -> None:
+        """The protocol raised from a callback: log it and abort the connection."""
+        log.exception("protocol of %r raised; closing it", self, exc_info=exc)
+        self.abort(exc)
+
     def _deliver(self, data: bytes) -> None:
         protocol = self.protocol
         if protocol is not None:
@@ -455,8 +456,7 @@ class Conn:
                 else:
                     protocol.eof_received()
             except Exception as exc:
-                log.exception("protocol of %r raised; closing it", self)
-                self.abort(exc)
+                self.protocol_failed(exc)
             return
         reader = self._reader
         if reader is not None:
@@ -569,17 +569,6 @@ class Conn:
     def on_send(self, res: int) -> None:
         """Handle a send completion: account, continue a short send, start the next."""
         self._inflight -= 1
-        if (
-            res == self._wq_bytes
-            and self.state == OPEN
-            and not (self._pause or self._writers or self._shut_wr)
-        ):
-            # The usual case: the send took everything queued (so the queue holds only
-            # it), and nobody waits for the queue to drain.
-            self._sending = None
-            self._wq.clear()  # type: ignore[union-attr]  # a send was in flight: a list
-            self._wq_bytes = 0
-            return
         data = self._sending
         self._sending = None
         wq = self._wq

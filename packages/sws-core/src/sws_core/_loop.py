@@ -32,6 +32,7 @@ from typing import Any, Final, assert_never, cast
 
 from sws_core._backend import Backend, BuffersLike, RingLike, UringBackend
 from sws_core._conn import (
+    CLOSING,
     FREED,
     K_ACCEPT,
     K_CANCEL,
@@ -98,6 +99,7 @@ _STEPS_PER_TURN: Final = 4096  # fiber steps per turn before IO gets its turn ag
 _BUFFER_GROUP: Final = 0
 _WAKE_BYTES: Final = 8
 _CQE_BUFFER: Final = int(CqeFlag.BUFFER)
+_MORE: Final = int(CqeFlag.MORE)
 _ECANCELED: Final = errno.ECANCELED
 _OP_TYPES: Final = (Receive, Send, Sleep, Connect, ToWorker, WaitEvent, RingOp)
 _OP_ID_MASK: Final = (1 << 56) - 1
@@ -190,6 +192,7 @@ class Loop:
         self._ring: RingLike | None = None
         self._bufs: BuffersLike | None = None
         self._get_sqe: Callable[[], memoryview | None] = _not_running
+        self._queue_send: Callable[[int, int, int, int, int], bool] = _not_running
         self._send_now: Callable[[int, bytes | memoryview], int] = _not_running
         self._shutdown_write: Callable[[int], None] = _not_running
         self._read_buffer: Callable[[int, int], bytes] = _not_running
@@ -452,6 +455,7 @@ class Loop:
         self._send_now = self._backend.send_now
         self._shutdown_write = self._backend.shutdown_write
         self._get_sqe = self._ring.get_sqe  # bound once: the hot paths call these per op
+        self._queue_send = self._ring.queue_send
         self._read_buffer = self._bufs.take  # published once per turn, after the dispatch
         self._publish_buffers = self._bufs.publish
         self._wake_pending = False  # a write into a previous run's eventfd is gone
@@ -513,13 +517,38 @@ class Loop:
 
     def _dispatch(self, cqes: list[tuple[int, int, int]]) -> None:
         conns = self._conns
+        read_buffer = self._read_buffer
+        now = self.now
         for user_data, res, flags in cqes:
             kind = user_data & 0xFF
             if kind <= K_SEND:  # K_RECV or K_SEND: one of each per message, so first
                 conn = conns[user_data >> 8 & 0xFFFFFF]
                 if conn is not None and conn.gen == user_data >> 32:
                     if kind == K_RECV:
-                        conn.on_recv(res, flags)
+                        protocol = conn.protocol
+                        if res > 0 and flags & _MORE and conn.state == 0 and protocol is not None:
+                            # Conn.on_recv's usual case, inlined: bytes for an open
+                            # connection's protocol, the multishot recv still armed.
+                            conn.last_active = now
+                            try:
+                                protocol.data_received(read_buffer(flags >> 16, res))
+                            except Exception as exc:
+                                conn.protocol_failed(exc)
+                            if conn.state == CLOSING:
+                                conn._finish_if_idle()
+                        else:
+                            conn.on_recv(res, flags)
+                    elif (
+                        res == conn._wq_bytes
+                        and conn.state == 0
+                        and not (conn._pause or conn._writers or conn._shut_wr)
+                    ):
+                        # Conn.on_send's usual case, inlined: the one send in flight
+                        # took everything queued, and nobody waits for the queue.
+                        conn._inflight -= 1
+                        conn._sending = None
+                        conn._wq.clear()  # type: ignore[union-attr]  # a send was in flight
+                        conn._wq_bytes = 0
                     else:
                         conn.on_send(res)
                     continue

@@ -332,6 +332,22 @@ def test_a_partial_send_submits_the_rest_from_the_same_bytes(driver: LoopDriver)
     assert conn.write_queue_bytes == 0
 
 
+def test_writes_past_a_full_submission_queue_submit_it_first(make_loop: MakeLoop) -> None:
+    driver = make_loop(ring_entries=4)
+    conns = [protocol_conn(driver, []) for _ in range(6)]
+    before = driver.ring.submit_calls
+    for i, conn in enumerate(conns):  # more sends in one turn than the SQ holds
+        conn.write(b"%d" % i)
+    assert driver.ring.submit_calls > before  # the full SQ was submitted mid-turn
+    driver.turn()
+    sends = [driver.ring.one(Opcode.SEND, fd=conn.fd) for conn in conns]
+    assert [send.payload() for send in sends] == [b"%d" % i for i in range(6)]
+    for send in sends:
+        driver.ring.complete(send, 1)
+    driver.turn()
+    assert all(conn.write_queue_bytes == 0 for conn in conns)
+
+
 def test_writes_queued_during_a_send_go_out_joined_in_order(driver: LoopDriver) -> None:
     conn = protocol_conn(driver, [])
     conn.write(b"a")
