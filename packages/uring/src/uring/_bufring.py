@@ -17,10 +17,14 @@ Facts the code relies on:
   ends there (no `CqeFlag.MORE`): recycle buffers, then re-arm it.
 - Memory comes from anonymous mmaps, which never move, and is released only after the
   group is unregistered, so the kernel never writes into freed memory.
+- The kernel takes entries in ring order and, for plain receives, only reads them. A
+  Python-side copy of the buffer id in each entry lets `take` skip rewriting an entry
+  that already names the buffer going back: in the usual order, none is rewritten.
 """
 
 from __future__ import annotations
 
+import array
 import ctypes
 import mmap
 import struct
@@ -79,6 +83,7 @@ class BufferRing:
         self._base = ctypes.addressof(buf_anchor)
         self._view = memoryview(self._buf_mem)
         self._state = bytearray(entries)  # _WITH_KERNEL or _WITH_APP per buffer id
+        self._bid_at = array.array("H", bytes(2 * entries))  # the buffer id each entry names
         self._tail = 0
         self.closed = False
         self._registered = False
@@ -95,10 +100,11 @@ class BufferRing:
         _TAIL.pack_into(self._ring_mem, _TAIL_OFFSET, self._tail & 0xFFFF)
 
     def _put(self, bid: int) -> None:
-        offset = (self._tail & self._mask) * _ENTRY_SIZE
+        at = self._tail & self._mask
         _ENTRY.pack_into(
-            self._ring_mem, offset, self._base + bid * self.buf_size, self.buf_size, bid
+            self._ring_mem, at * _ENTRY_SIZE, self._base + bid * self.buf_size, self.buf_size, bid
         )
+        self._bid_at[at] = bid
         self._state[bid] = _WITH_KERNEL
         self._tail += 1
 
@@ -120,7 +126,8 @@ class BufferRing:
         """Copy the first `length` bytes of buffer `bid` out, and give it back at once.
 
         `get`, `bytes(...)` and `recycle` in one call, for the common case of a receive
-        whose data is copied anyway: one slice of the mmap, one ring entry, one tail store.
+        whose data is copied anyway: one slice of the mmap, one ring entry (written only if
+        it names another buffer, see `take`), one tail store.
 
         Raises:
             ValueError: `bid` is not with the kernel (see `get`).
@@ -134,6 +141,12 @@ class BufferRing:
         other one taken since) at the next `publish`. For a loop that reads a batch of
         completions and publishes once per batch.
 
+        The entry is written only if it names another buffer. The kernel hands a ring's
+        buffers out in entry order and, for plain receives, never writes the entries; so
+        buffers taken back in completion order land in the entries that already name
+        them, and a busy server writes none. (A bundle receive, IORING_RECVSEND_BUNDLE,
+        may shorten an entry: give such buffers back with `recycle`, which always writes.)
+
         Raises:
             ValueError: `bid` is not with the kernel (see `get`).
         """
@@ -141,13 +154,10 @@ class BufferRing:
             raise ValueError(f"buffer {bid} of group {self.bgid} is already taken")
         start = bid * self.buf_size
         tail = self._tail
-        _pack_entry(
-            self._ring_mem,
-            (tail & self._mask) * _ENTRY_SIZE,
-            self._base + start,
-            self.buf_size,
-            bid,
-        )
+        at = tail & self._mask
+        if self._bid_at[at] != bid:  # else the entry already names it (see above)
+            _pack_entry(self._ring_mem, at * _ENTRY_SIZE, self._base + start, self.buf_size, bid)
+            self._bid_at[at] = bid
         self._tail = tail + 1
         return self._buf_mem[start : start + length]
 

@@ -344,3 +344,40 @@ def test_taken_buffers_reach_the_kernel_only_when_published(
     arm_recv(ring, a.fileno())
     [(_, res, flags)] = reap_until(ring, 1)
     assert bufs.read(buffer_id(flags), res) == b"third"
+
+
+def test_taken_buffers_never_lead_the_kernel_into_a_buffer_still_held(
+    ring: Ring, sock_pair, reap_until
+) -> None:
+    # In order, a taken buffer already sits in the entry it goes back to and nothing is
+    # written; behind a buffer the application still holds, the entries are rewritten.
+    a, b = sock_pair
+    with BufferRing(ring, BGID, entries=4, buf_size=64) as bufs:
+        arm_recv(ring, a.fileno())
+
+        def receive(msg: bytes) -> int:
+            b.sendall(msg)
+            [(_, res, flags)] = reap_until(ring, 1)
+            assert flags & CqeFlag.MORE
+            assert res == len(msg)
+            return buffer_id(flags)
+
+        for rounds in range(2):  # taken in order: the entries stay as they are
+            for i in range(4):
+                msg = b"r%d m%d" % (rounds, i)
+                assert bufs.take(receive(msg), len(msg)) == msg
+            bufs.publish()
+        held = receive(b"held")
+        with bufs.get(held, 4) as view:
+            taken = [receive(b"m%d" % i) for i in range(3)]
+            for i, bid in enumerate(taken):
+                assert bufs.take(bid, 2) == b"m%d" % i
+            bufs.publish()
+            again = [receive(b"n%d" % i) for i in range(3)]  # the kernel's next 3 entries
+            assert held not in again
+            assert bytes(view) == b"held"
+            for i, bid in enumerate(again):
+                assert bufs.take(bid, 2) == b"n%d" % i
+        bufs.recycle(held)
+        assert bufs.with_app() == 0
+        assert bufs.read(receive(b"last"), 4) == b"last"
