@@ -79,6 +79,8 @@ class Server:
         self.access_log = access_log
         self.loop: Loop | None = None
         self._middleware: list[Middleware] = []
+        # Runs a handler inside the middleware (see `_chain`); rebuilt by `use`.
+        self._run: Callable[[Context, Handler], Any] = _call
         self._date = b""
         # The second that _date and _heads were made for: [_date_from, _date_expires).
         self._date_from = 0.0
@@ -127,6 +129,7 @@ class Server:
     def use(self, middleware: Middleware) -> None:
         """Add middleware `mw(ctx, next)`; the first added runs outermost."""
         self._middleware.append(middleware)
+        self._run = _chain(self._middleware)
 
     # --- serving ------------------------------------------------------------------------------
 
@@ -237,16 +240,37 @@ class Server:
             return (_not_found if match.status == 404 else _method_not_allowed(match.allow)), {}
         return handler, match.params
 
-    def _run(self, ctx: Context, handler: Handler) -> Any:
-        """Run `handler` inside the middleware; return its result."""
-        if not self._middleware:
-            return handler(ctx)
-        return self._chain(ctx, handler, 0)
 
-    def _chain(self, ctx: Context, handler: Handler, index: int) -> Any:
-        if index == len(self._middleware):
-            return handler(ctx)
-        return self._middleware[index](ctx, lambda: self._chain(ctx, handler, index + 1))
+def _call(ctx: Context, handler: Handler) -> Any:
+    return handler(ctx)
+
+
+def _chain(middleware: list[Middleware]) -> Callable[[Context, Handler], Any]:
+    """Compose `middleware` (the first outermost) into one `run(ctx, handler)`.
+
+    Each layer calls its middleware with a `next` that runs the layers inside it, made
+    once per request and layer; the innermost `next` calls the handler itself.
+    """
+    run: Callable[[Context, Handler], Any] = _call
+    for middleware_fn in reversed(middleware):
+        run = _innermost(middleware_fn) if run is _call else _layer(middleware_fn, run)
+    return run
+
+
+def _innermost(mw: Middleware) -> Callable[[Context, Handler], Any]:
+    def run(ctx: Context, handler: Handler) -> Any:
+        return mw(ctx, lambda: handler(ctx))
+
+    return run
+
+
+def _layer(
+    mw: Middleware, inner: Callable[[Context, Handler], Any]
+) -> Callable[[Context, Handler], Any]:
+    def run(ctx: Context, handler: Handler) -> Any:
+        return mw(ctx, lambda: inner(ctx, handler))
+
+    return run
 
 
 def _not_found(ctx: Context) -> None:
