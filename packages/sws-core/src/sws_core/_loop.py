@@ -529,9 +529,10 @@ class Loop:
                         if res > 0 and flags & _MORE and conn.state == 0 and protocol is not None:
                             # Conn.on_recv's usual case, inlined: bytes for an open
                             # connection's protocol, the multishot recv still armed.
+                            data = read_buffer(flags >> 16, res)  # raises past the protocol
                             conn.last_active = now
                             try:
-                                protocol.data_received(read_buffer(flags >> 16, res))
+                                protocol.data_received(data)
                             except Exception as exc:
                                 conn.protocol_failed(exc)
                             if conn.state == CLOSING:

@@ -24,7 +24,7 @@ from sws_core import (
 )
 from sws_core._conn import CLOSED, CLOSING, FREED, K_CANCEL, K_CLOSE, K_RECV, K_SEND, OPEN
 from sws_core._slots import pack_user_data
-from uring import CqeFlag, SqeFlag, buffer_address
+from uring import CQE_BUFFER_SHIFT, CqeFlag, SqeFlag, buffer_address
 from uring import Op as Opcode
 
 if TYPE_CHECKING:
@@ -330,6 +330,21 @@ def test_a_partial_send_submits_the_rest_from_the_same_bytes(driver: LoopDriver)
     driver.ring.complete(rest, 6)
     driver.turn()
     assert conn.write_queue_bytes == 0
+
+
+def test_a_recv_naming_a_buffer_never_handed_out_is_a_loop_error_not_a_protocol_error(
+    driver: LoopDriver,
+) -> None:
+    log: list[Any] = []
+    conn = protocol_conn(driver, log)
+    recv = driver.recv_sqe(conn)
+    unknown = 5 << CQE_BUFFER_SHIFT | CqeFlag.BUFFER | CqeFlag.MORE
+    driver.ring.complete(recv, 3, unknown)
+    with pytest.raises(AssertionError):  # the fake ring's take refuses it, as BufferRing does
+        driver.turn()
+    assert log == []
+    assert conn.state == OPEN  # not aborted as if its protocol had raised
+    driver.eof(conn)
 
 
 def test_writes_past_a_full_submission_queue_submit_it_first(make_loop: MakeLoop) -> None:
