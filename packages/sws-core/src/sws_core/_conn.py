@@ -260,10 +260,8 @@ class Conn:
             address = (
                 id(data) + _BYTES_OFFSET if _BYTES_OFFSET is not None else buffer_address(data)
             )
-            if not loop._queue_send(self.fd, address, n, _MSG_NOSIGNAL, self._ud | K_SEND):
-                _pack_send(
-                    loop._sqe(), 0, _OP_SEND, self.fd, address, n, _MSG_NOSIGNAL, self._ud | K_SEND
-                )
+            sqe = loop._get_sqe() or loop._sqe()
+            _pack_send(sqe, 0, _OP_SEND, self.fd, address, n, _MSG_NOSIGNAL, self._ud | K_SEND)
             self._inflight += 1
             if n > self.max_write_queue_bytes:
                 self._over_limit(False)

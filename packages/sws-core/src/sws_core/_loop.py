@@ -192,7 +192,6 @@ class Loop:
         self._ring: RingLike | None = None
         self._bufs: BuffersLike | None = None
         self._get_sqe: Callable[[], memoryview | None] = _not_running
-        self._queue_send: Callable[[int, int, int, int, int], bool] = _not_running
         self._send_now: Callable[[int, bytes | memoryview], int] = _not_running
         self._shutdown_write: Callable[[int], None] = _not_running
         self._read_buffer: Callable[[int, int], bytes] = _not_running
@@ -455,7 +454,6 @@ class Loop:
         self._send_now = self._backend.send_now
         self._shutdown_write = self._backend.shutdown_write
         self._get_sqe = self._ring.get_sqe  # bound once: the hot paths call these per op
-        self._queue_send = self._ring.queue_send
         self._read_buffer = self._bufs.take  # published once per turn, after the dispatch
         self._publish_buffers = self._bufs.publish
         self._wake_pending = False  # a write into a previous run's eventfd is gone

@@ -41,7 +41,7 @@ from typing import Any
 from sws_core import Conn, Listener, Loop
 from sws_core._conn import FREED, K_ACCEPT, K_DISCARD, K_WAKE
 from sws_core._slots import pack_user_data, unpack_user_data
-from uring import CQE_BUFFER_SHIFT, CqeFlag, KernelTimespec, Op, SqeFlag, prep_send
+from uring import CQE_BUFFER_SHIFT, CqeFlag, KernelTimespec, Op, SqeFlag
 
 SQE_SIZE = 64
 # opcode flags ioprio fd off addr len op_flags user_data buf_index personality file_index:
@@ -214,13 +214,6 @@ class FakeRing:
         self.sqes.append(sqe)
         self._prepared.append(sqe)
         return memoryview(sqe._slot)
-
-    def queue_send(self, fd: int, address: int, length: int, flags: int, user_data: int) -> bool:
-        sqe = self.get_sqe()
-        if sqe is None:
-            return False
-        prep_send(sqe, fd, address, length, flags, user_data=user_data)
-        return True
 
     def get_sqes(self, n: int) -> list[memoryview] | None:
         if len(self._prepared) + n > self.entries:

@@ -58,11 +58,9 @@ from uring._constants import (
     OFF_SQES,
     EnterFlag,
     Feature,
-    Op,
     SetupFlag,
     SqRingFlag,
 )
-from uring._prep import sqe_layout
 from uring._register import Registrations
 from uring._syscall import (
     SYS_IO_URING_ENTER,
@@ -87,9 +85,6 @@ DEFAULT_ENTRIES: Final = 256  # SQ entries; liburing's examples and most servers
 # aligned 4-byte access; the standard formats go byte by byte, and a kernel thread (SQPOLL,
 # io-wq completions) could see a torn head or tail half-way through, as this ring once did.
 _U32 = struct.Struct("I")
-# A send SQE in one pack, as prep_send writes it (see Ring.queue_send).
-_pack_send = sqe_layout("opcode", "fd", "addr", "len", "op_flags", "user_data").pack_into
-_OP_SEND: Final = int(Op.SEND)
 _pack_u32 = _U32.pack_into
 _unpack_u32 = _U32.unpack_from
 _SYS_ENTER: Final = SYS_IO_URING_ENTER
@@ -286,26 +281,6 @@ class Ring(Registrations):
                 return None
         self._sq_tail = tail + 1
         return self._sqes[tail & self._sq_mask]
-
-    def queue_send(self, fd: int, address: int, length: int, flags: int, user_data: int) -> bool:
-        """`get_sqe` and `prep_send` in one call, for the hottest SQE of a server; False
-        (nothing queued) when the SQ is full: submit, then call again.
-
-        `address` is where the bytes are (see `buffer_address`); they must stay alive and
-        unchanged until the send completes. Equal to `prep_send(sqe, fd, address, length,
-        flags, user_data=user_data)` on the SQE `get_sqe` would have returned.
-        """
-        tail = self._sq_tail
-        if tail - self._sq_head >= self.sq_entries:
-            khead: int = _unpack_u32(self._sq_mm, self._sq_head_off)[0]
-            self._sq_head = tail - ((tail - khead) & _M32)
-            if tail - self._sq_head >= self.sq_entries:
-                return False
-        self._sq_tail = tail + 1
-        _pack_send(
-            self._sqes[tail & self._sq_mask], 0, _OP_SEND, fd, address, length, flags, user_data
-        )
-        return True
 
     def get_sqes(self, n: int) -> list[memoryview] | None:
         """Return `n` free SQEs at once, or None when fewer than `n` are free.

@@ -16,7 +16,6 @@ import pytest
 from uring import (
     SOCKADDR_STORAGE_SIZE,
     Ring,
-    buffer_address,
     parse_sockaddr,
     prep_accept,
     prep_connect,
@@ -45,25 +44,6 @@ def test_send_and_recv_on_a_socketpair(ring: Ring, sock_pair, reap_until) -> Non
     sqe_set_data64(sqe, 2)
     assert reap_until(ring, 1) == [(2, 4, 0)]
     assert buf[:4] == b"pong"
-
-
-def test_queue_send_writes_what_prep_send_writes(sock_pair, reap_until) -> None:
-    a, b = sock_pair
-    data = b"queued in one call"
-    with Ring(4) as ring:
-        for i in range(4):
-            assert ring.queue_send(a.fileno(), buffer_address(data), len(data), 0, i)
-        theirs = bytearray(64)
-        prep_send(theirs, a.fileno(), data, len(data), 0, user_data=3)
-        assert ring.pending_sqe() == theirs
-        assert not ring.queue_send(a.fileno(), buffer_address(data), len(data), 0, 4)  # full
-        assert sorted(reap_until(ring, 4)) == [(i, len(data), 0) for i in range(4)]
-        assert ring.queue_send(a.fileno(), buffer_address(data), len(data), 0, 4)  # freed
-        assert reap_until(ring, 1) == [(4, len(data), 0)]
-    received = b""
-    while len(received) < 5 * len(data):
-        received += b.recv(4096)
-    assert received == data * 5
 
 
 def test_recv_waits_for_data_then_completes(ring: Ring, sock_pair, reap_until, reap_quiet):
