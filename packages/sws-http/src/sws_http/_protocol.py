@@ -101,7 +101,7 @@ class HttpProtocol:
             return
         app = self.app
         now = _time()
-        if now >= app._date_expires or now < app._date_from:  # Server.date, once a pass
+        if now >= app._date_expires or now < app._date_from:  # Server.date's test, inlined
             app.date()
         request = parser.feed_whole(data)
         if request is not None:
@@ -159,10 +159,7 @@ class HttpProtocol:
         handled (a fiber, a deferred response) or the bytes run out."""
         parser = self.parser
         conn = self.conn
-        app = self.app
-        now = _time()
-        if now >= app._date_expires or now < app._date_from:  # Server.date, once a pass
-            app.date()
+        self.app.date()  # once a pass: the second its answers' heads belong to
         self._looping = _BATCH
         while not self._busy and conn.state == 0:  # OPEN
             request = parser.next_whole()
@@ -292,9 +289,7 @@ class HttpProtocol:
         # repeat one of this second's heads. (A pass over requests checked the Date when
         # it began: answers in one pass share its second.)
         if not self._looping:
-            now = _time()
-            if now >= app._date_expires or now < app._date_from:
-                app.date()
+            app.date()
         version = request.http_version
         try:
             head = app._heads.get((status, *ctx.response_headers, len(body), keep_alive, version))
