@@ -33,6 +33,8 @@ from typing import Any, Generic, TypeVar
 import hypothesis.strategies as st
 
 from sws_core import Loop
+from sws_http import Server
+from sws_http._protocol import HttpProtocol
 from sws_http.proto import (
     NEED_DATA,
     Data,
@@ -224,6 +226,45 @@ class RawClients(Generic[C]):
         for client in self.all:
             client.close()
         self.all.clear()
+
+
+# --- HttpProtocol over a stand-in connection ----------------------------------------------------
+
+
+class FakeLoop:
+    """What HttpProtocol reads of a Loop."""
+
+    now = 0.0
+    stopping = False
+
+
+class RecordingConn:
+    """What HttpProtocol uses of a Conn; `writes` records every write."""
+
+    state = 0  # OPEN
+    peer = ("127.0.0.1", 1)
+    idle_timeout_s: float | None = None
+
+    def __init__(self) -> None:
+        self.loop = FakeLoop()
+        self.writes: list[bytes] = []
+        self.protocol: Any = None
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(bytes(data))
+
+    def close(self) -> None:
+        self.closed = True
+        self.state = 1
+
+
+def connect(app: Server) -> tuple[RecordingConn, HttpProtocol]:
+    """An HttpProtocol serving `app` on a new RecordingConn."""
+    conn = RecordingConn()
+    protocol = HttpProtocol(app, conn)  # type: ignore[arg-type]
+    conn.protocol = protocol
+    return conn, protocol
 
 
 # --- parser tests -----------------------------------------------------------------------------

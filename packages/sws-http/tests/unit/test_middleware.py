@@ -8,44 +8,33 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from sws_http_testing import connect  # loaded by ../conftest.py
 
 from sws_http import Context, Server
-from sws_http._protocol import HttpProtocol
 
 REQUEST = b"GET /x HTTP/1.1\r\nHost: t\r\n\r\n"
 
 
-class FakeLoop:
-    now = 0.0
-    stopping = False
+def logging_app(log: list[Any], result: Any = None) -> Server:
+    """An app whose one handler logs "handler", answers "ok" and returns `result`."""
+    app = Server()
+
+    @app.get("/x")
+    def handler(ctx: Context) -> Any:
+        log.append("handler")
+        ctx.text("ok")
+        return result  # not a fiber: the server answers and ignores it
+
+    return app
 
 
-class FakeConn:
-    state = 0  # OPEN
-    peer = ("127.0.0.1", 1)
-    idle_timeout_s: float | None = None
-
-    def __init__(self) -> None:
-        self.loop = FakeLoop()
-        self.writes: list[bytes] = []
-        self.protocol: Any = None
-
-    def write(self, data: bytes) -> None:
-        self.writes.append(bytes(data))
-
-    def close(self) -> None:
-        self.state = 1
-
-
-def serve(app: Server, times: int = 1) -> list[bytes]:
-    conn = FakeConn()
-    protocol = HttpProtocol(app, conn)  # type: ignore[arg-type]
-    for _ in range(times):
-        protocol.data_received(REQUEST)
+def serve(app: Server) -> list[bytes]:
+    conn, protocol = connect(app)
+    protocol.data_received(REQUEST)
     return conn.writes
 
 
-def recording(log: list[str], name: str) -> Callable[[Context, Callable[[], Any]], Any]:
+def recording(log: list[Any], name: str) -> Callable[[Context, Callable[[], Any]], Any]:
     def mw(ctx: Context, call_next: Callable[[], Any]) -> Any:
         log.append(f"{name} in")
         result = call_next()
@@ -57,14 +46,8 @@ def recording(log: list[str], name: str) -> Callable[[Context, Callable[[], Any]
 
 @pytest.mark.parametrize("layers", [0, 1, 2, 3])
 def test_middleware_runs_outermost_first_around_the_handler(layers: int) -> None:
-    app = Server()
-    log: list[str] = []
-
-    @app.get("/x")
-    def handler(ctx: Context) -> None:
-        log.append("handler")
-        ctx.text("ok")
-
+    log: list[Any] = []
+    app = logging_app(log)
     for i in range(layers):
         app.use(recording(log, str(i)))
     [answer] = serve(app)
@@ -75,12 +58,8 @@ def test_middleware_runs_outermost_first_around_the_handler(layers: int) -> None
 
 
 def test_middleware_that_answers_itself_skips_the_rest() -> None:
-    app = Server()
-    log: list[str] = []
-
-    @app.get("/x")
-    def handler(ctx: Context) -> None:
-        log.append("handler")
+    log: list[Any] = []
+    app = logging_app(log)
 
     def refuse(ctx: Context, call_next: Callable[[], Any]) -> None:
         ctx.text("no", status=403)
@@ -94,16 +73,9 @@ def test_middleware_that_answers_itself_skips_the_rest() -> None:
 
 
 def test_middleware_added_later_wraps_the_next_requests() -> None:
-    app = Server()
-    log: list[str] = []
-
-    @app.get("/x")
-    def handler(ctx: Context) -> None:
-        log.append("handler")
-        ctx.text("ok")
-
-    conn = FakeConn()
-    protocol = HttpProtocol(app, conn)  # type: ignore[arg-type]
+    log: list[Any] = []
+    app = logging_app(log)
+    conn, protocol = connect(app)
     protocol.data_received(REQUEST)
     app.use(recording(log, "late"))
     protocol.data_received(REQUEST)
@@ -112,20 +84,15 @@ def test_middleware_added_later_wraps_the_next_requests() -> None:
 
 
 def test_each_layer_gets_the_result_of_the_layers_inside() -> None:
-    app = Server()
-    results: list[Any] = []
-
-    @app.get("/x")
-    def handler(ctx: Context) -> str:
-        ctx.text("ok")
-        return "from the handler"  # not a fiber: ignored by the server
+    log: list[Any] = []
+    app = logging_app(log, result="from the handler")
 
     def keep(ctx: Context, call_next: Callable[[], Any]) -> Any:
         result = call_next()
-        results.append(result)
+        log.append(result)
         return result
 
     app.use(keep)
     app.use(keep)
     serve(app)
-    assert results == ["from the handler", "from the handler"]
+    assert log == ["handler", "from the handler", "from the handler"]

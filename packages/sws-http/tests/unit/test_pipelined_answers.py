@@ -5,40 +5,14 @@ held back), how repeated requests are answered, and the Date their answers carry
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
+from sws_http_testing import RecordingConn, connect  # loaded by ../conftest.py
 
 import sws_http._protocol
 import sws_http._server
 from sws_http import Context, Server
-from sws_http._protocol import _MAX_HELD_BYTES, HttpProtocol
-
-
-class FakeLoop:
-    now = 0.0
-    stopping = False
-
-
-class FakeConn:
-    """What HttpProtocol uses of a Conn; `writes` records every write."""
-
-    state = 0  # OPEN
-    peer = ("127.0.0.1", 1)
-    idle_timeout_s: float | None = None
-
-    def __init__(self) -> None:
-        self.loop = FakeLoop()
-        self.writes: list[bytes] = []
-        self.protocol: Any = None
-        self.closed = False
-
-    def write(self, data: bytes) -> None:
-        self.writes.append(bytes(data))
-
-    def close(self) -> None:
-        self.closed = True
-        self.state = 1
+from sws_http._protocol import _MAX_HELD_BYTES
 
 
 def app_with(size: int) -> Server:
@@ -51,10 +25,8 @@ def app_with(size: int) -> Server:
     return app
 
 
-def serve_batch(app: Server, count: int) -> FakeConn:
-    conn = FakeConn()
-    protocol = HttpProtocol(app, conn)  # type: ignore[arg-type]
-    conn.protocol = protocol
+def serve_batch(app: Server, count: int) -> RecordingConn:
+    conn, protocol = connect(app)
     protocol.data_received(
         b"".join(b"GET /n/%d HTTP/1.1\r\nHost: t\r\n\r\n" % i for i in range(count))
     )
@@ -106,13 +78,6 @@ def hello_app() -> Server:
         ctx.text("hello")
 
     return app
-
-
-def connect(app: Server) -> tuple[FakeConn, HttpProtocol]:
-    conn = FakeConn()
-    protocol = HttpProtocol(app, conn)  # type: ignore[arg-type]
-    conn.protocol = protocol
-    return conn, protocol
 
 
 def test_a_repeated_request_gets_the_same_answer_each_time() -> None:
