@@ -35,8 +35,10 @@ Rules applied strictly (request smuggling defenses):
 Both parsers remember the heads they accepted, by their bytes, in bounded tables (one per
 set of limits, shared by every parser with those limits): a head met again (a keep-alive
 client repeats its own byte for byte; a server its response head within the second of its
-Date) is not checked and split again. Each message still gets its own `Request` or
-`Response`; they may share one `Headers`, which is read-only.
+Date) is not checked and split again. Requests with the same head share one read-only
+`Request`; responses each get their own `Response`, which may share a read-only `Headers`.
+`RequestParser.feed_whole` and `next_whole` read such a remembered bodyless request, and
+its end, in one call.
 
 Every error is a `ProtocolError` with the status to answer (400, 413, 414, 431, 501, 505)
 and a short message; the caller answers and closes the connection.
