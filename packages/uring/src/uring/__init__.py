@@ -116,7 +116,7 @@ from uring._prep import (
 )
 from uring._probe import fast_setup_flags, kernel_release, setup_flag_support
 from uring._register import Probe
-from uring._ring import DEFAULT_ENTRIES, Cqe, Ring
+from uring._ring import DEFAULT_ENTRIES, Cqe, Ring, SplitCqe
 from uring._sockaddr import SOCKADDR_STORAGE_SIZE, parse_sockaddr, sockaddr, zone_index
 from uring._syscall import IoUringUnavailableError, KernelTimespec
 
@@ -155,6 +155,7 @@ __all__ = [
     "RegisterOp",
     "Ring",
     "SetupFlag",
+    "SplitCqe",
     "SqRingFlag",
     "SqeFlag",
     "TimeoutFlag",

@@ -113,6 +113,24 @@ def test_reap_returns_at_most_max_cqes(ring: Ring, reap_until) -> None:
     assert ring.reap() == []
 
 
+@pytest.mark.parametrize("flags", [SetupFlag(0), SetupFlag.CQE32], ids=["cqe16", "cqe32"])
+def test_reap_split_gives_each_user_data_in_halves(flags: SetupFlag) -> None:
+    # 40 NOPs through a CQ of 16 (in batches of at most 8): the halves of every value,
+    # across the CQ's wrap-around, with max_cqes, on both CQE sizes.
+    user_datas = [0, 1, 2**32 - 1, 2**32, 2**63, U64_MAX - 1, U64_MAX, *range(33)]
+    split = []
+    with Ring(8, flags) as ring:
+        for start in range(0, len(user_datas), 8):
+            batch = user_datas[start : start + 8]
+            for user_data in batch:
+                prep_nop(ring.get_sqe(), user_data=user_data)
+            ring.submit_and_wait(len(batch), timeout_s=WAIT_S)
+            split += ring.reap_split(5)
+            split += ring.reap_split()
+        assert ring.reap_split() == []
+    assert split == [(ud & 0xFFFFFFFF, ud >> 32, 0, 0) for ud in user_datas]
+
+
 def test_submit_with_nothing_queued_is_zero(ring: Ring, reap_quiet) -> None:
     assert ring.submit() == 0
     assert reap_quiet(ring) == []
