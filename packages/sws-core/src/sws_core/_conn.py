@@ -145,6 +145,7 @@ class Conn:
         "_reader",
         "_recv_armed",
         "_send_started",
+        "_send_ud",
         "_sending",
         "_shut_wr",
         "_ud",
@@ -181,6 +182,7 @@ class Conn:
         self._eof = False
         self._inflight = 0
         self._ud = slot << 8 | gen << 32  # user_data without its kind (see sws_core._slots)
+        self._send_ud = self._ud | K_SEND  # a send's, made once: the hot path sends
         # Containers are made on first use: most connections never need some of them, and
         # an idle connection's memory is mostly what it holds.
         self._wq: list[bytes | memoryview] | None = None  # [in flight, queued...]
@@ -261,7 +263,7 @@ class Conn:
                 id(data) + _BYTES_OFFSET if _BYTES_OFFSET is not None else buffer_address(data)
             )
             sqe = loop._get_sqe() or loop._sqe()
-            _pack_send(sqe, 0, _OP_SEND, self.fd, address, n, _MSG_NOSIGNAL, self._ud | K_SEND)
+            _pack_send(sqe, 0, _OP_SEND, self.fd, address, n, _MSG_NOSIGNAL, self._send_ud)
             self._inflight += 1
             if n > self.max_write_queue_bytes:
                 self._over_limit(False)

@@ -476,7 +476,7 @@ class Loop:
             self._sqes += ring.submit_and_wait(0)
         else:
             self._sqes += ring.submit_and_wait(1, self._wait_timeout())
-        cqes = ring.reap()
+        cqes = ring.reap_split()
         self.now = self._clock()
         if cqes:
             self._cqes += len(cqes)
@@ -513,15 +513,15 @@ class Loop:
 
     # --- completions -------------------------------------------------------------------------
 
-    def _dispatch(self, cqes: list[tuple[int, int, int]]) -> None:
+    def _dispatch(self, cqes: list[tuple[int, int, int, int]]) -> None:
         conns = self._conns
         read_buffer = self._read_buffer
         now = self.now
-        for user_data, res, flags in cqes:
-            kind = user_data & 0xFF
+        for low, gen, res, flags in cqes:  # user_data in halves: kind|slot<<8, gen
+            kind = low & 0xFF
             if kind <= K_SEND:  # K_RECV or K_SEND: one of each per message, so first
-                conn = conns[user_data >> 8 & 0xFFFFFF]
-                if conn is not None and conn.gen == user_data >> 32:
+                conn = conns[low >> 8]
+                if conn is not None and conn.gen == gen:
                     if kind == K_RECV:
                         protocol = conn.protocol
                         if res > 0 and flags & _MORE and conn.state == 0 and protocol is not None:
@@ -554,9 +554,9 @@ class Loop:
             if kind == K_CANCEL or kind == K_DISCARD or kind == K_OP_TIMEOUT:  # noqa: SIM109
                 continue  # (no tuple built per CQE)
             if kind == K_OP:
-                self._finish_ring_op(user_data >> 8, res)
+                self._finish_ring_op(low >> 8 | gen << 24, res)
                 continue
-            slot = user_data >> 8 & 0xFFFFFF
+            slot = low >> 8
             if kind == K_ACCEPT:
                 self._listeners[slot].on_accept(res, flags)
                 continue
@@ -564,7 +564,7 @@ class Loop:
                 self._on_wake(res)
                 continue
             conn = conns[slot]
-            if conn is None or conn.gen != user_data >> 32:
+            if conn is None or conn.gen != gen:
                 self._stale += 1
                 if flags & _CQE_BUFFER:  # a buffer no live connection will give back
                     self._read_buffer(flags >> 16, 0)

@@ -10,7 +10,9 @@ Rules that hold in this module:
 - The live list holds every acquired slot exactly once, so a TTL scan visits each live
   connection without touching free slots. Removal swaps the last entry into the hole.
 
-`user_data` layout (64 bits): kind in bits 0-7, slot in bits 8-31, generation in 32-63.
+`user_data` layout (64 bits): kind in bits 0-7, slot in bits 8-31, generation in 32-63. The
+loop reaps it in halves (`uring.Ring.reap_split`): kind and slot in the low one, the
+generation alone in the high one, each an int Python decodes on its fast path.
 """
 
 from __future__ import annotations

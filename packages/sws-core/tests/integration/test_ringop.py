@@ -98,6 +98,23 @@ def test_ring_op_resumes_with_the_result(serve: Any, waiter: Any) -> None:
         os.close(write_fd)
 
 
+@pytest.mark.parametrize("first_id", [2**24 - 2, 2**56 - 2], ids=["low-half", "wrap"])
+def test_ring_op_ids_run_into_the_high_half_of_user_data(
+    serve: Any, waiter: Any, first_id: int
+) -> None:
+    # An op's id sits above its kind in user_data, and the loop reaps user_data in two
+    # 32-bit halves: ids past 24 bits reach into the high half, and at 56 bits they wrap.
+    lt = serve()
+
+    def start_at() -> None:
+        lt.loop._next_op_id = first_id
+
+    lt.call(start_at)
+    for _ in range(4):
+        assert run_fiber(lt, waiter, lambda: ring_op(prep_nop).__await__()) == 0
+    assert lt.call(lambda: lt.loop._ring_ops) == {}
+
+
 def test_ring_op_errors_raise_the_errno(serve: Any, waiter: Any) -> None:
     lt = serve()
     buf = bytearray(8)

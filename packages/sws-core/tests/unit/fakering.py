@@ -246,6 +246,9 @@ class FakeRing:
         count = len(self._cqes) if max_cqes <= 0 else min(max_cqes, len(self._cqes))
         return [self._cqes.popleft() for _ in range(count)]
 
+    def reap_split(self, max_cqes: int = 0) -> list[tuple[int, int, int, int]]:
+        return [(ud & 0xFFFFFFFF, ud >> 32, res, flags) for ud, res, flags in self.reap(max_cqes)]
+
     def close(self) -> None:
         self.closed = True
 
