@@ -291,15 +291,18 @@ class HttpProtocol:
         if not self._looping:
             app.date()
         version = request.http_version
-        try:
-            head = app._heads.get((status, *ctx.response_headers, len(body), keep_alive, version))
+        headers = ctx.response_headers
+        try:  # (the same key either way; one header, the usual case, is the quicker build)
+            head = app._heads.get(
+                (status, headers[0], len(body), keep_alive, version)
+                if len(headers) == 1
+                else (status, *headers, len(body), keep_alive, version)
+            )
         except TypeError:  # an unhashable header: built every time
             head = None
         if head is None:
             try:
-                head = app._response_head(
-                    status, ctx.response_headers, len(body), keep_alive, version
-                )
+                head = app._response_head(status, headers, len(body), keep_alive, version)
             except ValueError:
                 log.exception("handler for %s %s built an invalid response", ctx.method, ctx.target)
                 self._answer_500(ctx)

@@ -195,9 +195,9 @@ class Server:
         """The `Date` value, computed at most once a second."""
         now = time.time()
         if not self._date_from <= now < self._date_expires:  # a new second, or a clock step
-            second = int(now)
+            second = float(int(now))  # floats: time() against an int is a slower compare
             self._date_from = second
-            self._date_expires = second + 1
+            self._date_expires = second + 1.0
             self._date = http_date(now)
             self._heads.clear()
         return self._date
