@@ -54,6 +54,7 @@ _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _MAX_HELD_BYTES: Final = 64 << 10
 _IDLE, _BATCH, _SINGLE = 0, 1, 2  # HttpProtocol._looping
 _FIBERS: Final = (types.GeneratorType, types.CoroutineType)  # handler results run as fibers
+_NO_BODY_STATUSES: Final = frozenset({204, 304})  # answered without their bodies
 
 
 class HttpProtocol:
@@ -110,10 +111,11 @@ class HttpProtocol:
             self._looping = _SINGLE
             self._handle(request, b"")
             self._looping = _IDLE
-            if self._busy or self._out or self._eof or self.conn.state != 0:
+            if self._busy or self.conn.state != 0:
                 self._after_requests()
             # else: answered, open, nothing held or buffered: no slow request to watch,
-            # and the idle timeout is already the keep-alive one
+            # and the idle timeout is already the keep-alive one. (Nothing is held
+            # outside a pass over requests, and no data comes after the end of input.)
             return
         now = self.conn.loop.now
         if not self._started:
@@ -214,36 +216,102 @@ class HttpProtocol:
         else:  # a handler runs on (a fiber, a deferred answer): no longer a slow request
             conn.idle_timeout_s = self.app.keep_alive_timeout_s
 
-    def _handle(self, request: Request, body: bytes) -> None:
-        """Route the request, then run middleware and handler, and answer (or wait)."""
+    def _handle(self, request: Request, body: bytes, done: Context | None = None) -> None:
+        """Route the request, run middleware and handler, and answer (or wait).
+
+        Given `done`, the context of a handler that has finished (a fiber's, a deferred
+        response's), only answer: `_respond`. One function for both, so that the usual
+        request costs one call here, not two.
+        """
         app = self.app
-        path = request.path
-        # Server._route, cut short for the usual request: to a static route, no "%".
-        by_method = app.router.static.get(path)
-        match = by_method.get(request.method) if by_method is not None else None
-        handler: Any
-        if match is None or "%" in path:
-            handler, params = app._route(request.method, path)
-            ctx = Context(request, unquote(path) if "%" in path else path, body, self.conn)
-            if params:
-                ctx.params = params
-        else:
-            handler = match.handler  # a static route's match always has one
-            ctx = Context(request, path, body, self.conn)
-        self._busy = True
-        self._started = 0.0
-        try:
-            result = handler(ctx) if not app._middleware else app._run(ctx, handler)
-        except Exception:
-            log.exception("handler for %s %s raised", request.method, request.target)
-            self._answer_500(ctx)
+        conn = self.conn
+        ctx = done
+        if ctx is None:
+            path = request.path
+            # Server._route, cut short for the usual request: to a static route, no "%".
+            by_method = app.router.static.get(path)
+            match = by_method.get(request.method) if by_method is not None else None
+            handler: Any
+            if match is None or "%" in path:
+                handler, params = app._route(request.method, path)
+                ctx = Context(request, unquote(path) if "%" in path else path, body, conn)
+                if params:
+                    ctx.params = params
+            else:
+                handler = match.handler  # a static route's match always has one
+                ctx = Context(request, path, body, conn)
+            self._busy = True
+            self._started = 0.0
+            try:
+                result = handler(ctx) if not app._middleware else app._run(ctx, handler)
+            except Exception:
+                log.exception("handler for %s %s raised", request.method, request.target)
+                self._answer_500(ctx)
+                return
+            if result is not None and isinstance(result, _FIBERS):
+                conn.loop.go(self._run_fiber(ctx, result))
+                return
+            if ctx.later is not None and isinstance(ctx.later, DeferredResponse):
+                return  # answered later, through _deferred_done
+        # The answer.
+        if conn.state != 0:  # closed while the handler ran
             return
-        if result is not None and isinstance(result, _FIBERS):
-            self.conn.loop.go(self._run_fiber(ctx, result))
-        elif ctx.later is not None and isinstance(ctx.later, DeferredResponse):
-            pass  # answered later, through _deferred_done
+        if ctx.later is not None and self._respond_later(ctx):
+            return
+        request = ctx.request
+        keep_alive = request.keep_alive and not self._stopping
+        body = ctx.response_body
+        status = ctx.status
+        # The head, as Server._response_head makes it, looked up here: most responses
+        # repeat one of this second's heads. (A pass over requests checked the Date when
+        # it began: answers in one pass share its second.)
+        if not self._looping:
+            app.date()
+        version = request.http_version
+        headers = ctx.response_headers
+        try:  # (the same key either way; one header, the usual case, is the quicker build)
+            head = app._heads.get(
+                (status, headers[0], len(body), keep_alive, version)
+                if len(headers) == 1
+                else (status, *headers, len(body), keep_alive, version)
+            )
+        except TypeError:  # an unhashable header: built every time
+            head = None
+        if head is None:
+            try:
+                head = app._response_head(status, headers, len(body), keep_alive, version)
+            except ValueError:
+                log.exception("handler for %s %s built an invalid response", ctx.method, ctx.target)
+                self._answer_500(ctx)
+                return
+        data = head if status in _NO_BODY_STATUSES or request.method == "HEAD" else head + body
+        if (
+            keep_alive
+            and self._looping == _BATCH
+            and self._out_bytes + len(data) <= _MAX_HELD_BYTES
+        ):
+            self._out.append(data)  # more requests may wait: answer them all in one write
+            self._out_bytes += len(data)
+        elif self._out:
+            self._write(data)
         else:
-            self._respond(ctx)
+            conn.write(data)  # the usual case
+        if app.access_log:
+            access_log.info(
+                '%s "%s %s HTTP/%s" %d %d',
+                conn.peer[0],
+                request.method,
+                request.target,
+                request.http_version,
+                ctx.status,
+                len(body),
+            )
+        self._busy = False  # _finish, inlined
+        self._request = None
+        if not keep_alive:
+            conn.close()
+        elif not self._looping and conn.state == 0:
+            self._process()  # a fiber's or a deferred response is out: go on
 
     def _run_fiber(self, ctx: Context, fiber: Any) -> Generator[Op, Any, None]:
         try:
@@ -275,66 +343,8 @@ class HttpProtocol:
         self._respond(ctx)
 
     def _respond(self, ctx: Context) -> None:
-        conn = self.conn
-        if conn.state != 0:  # closed while the handler ran
-            return
-        if ctx.later is not None and self._respond_later(ctx):
-            return
-        request = ctx.request
-        keep_alive = request.keep_alive and not self._stopping
-        body = ctx.response_body
-        status = ctx.status
-        app = self.app
-        # The head, as Server._response_head makes it, looked up here: most responses
-        # repeat one of this second's heads. (A pass over requests checked the Date when
-        # it began: answers in one pass share its second.)
-        if not self._looping:
-            app.date()
-        version = request.http_version
-        headers = ctx.response_headers
-        try:  # (the same key either way; one header, the usual case, is the quicker build)
-            head = app._heads.get(
-                (status, headers[0], len(body), keep_alive, version)
-                if len(headers) == 1
-                else (status, *headers, len(body), keep_alive, version)
-            )
-        except TypeError:  # an unhashable header: built every time
-            head = None
-        if head is None:
-            try:
-                head = app._response_head(status, headers, len(body), keep_alive, version)
-            except ValueError:
-                log.exception("handler for %s %s built an invalid response", ctx.method, ctx.target)
-                self._answer_500(ctx)
-                return
-        data = head if request.method == "HEAD" or status == 204 or status == 304 else head + body
-        if (
-            keep_alive
-            and self._looping == _BATCH
-            and self._out_bytes + len(data) <= _MAX_HELD_BYTES
-        ):
-            self._out.append(data)  # more requests may wait: answer them all in one write
-            self._out_bytes += len(data)
-        elif self._out:
-            self._write(data)
-        else:
-            conn.write(data)  # the usual case
-        if app.access_log:
-            access_log.info(
-                '%s "%s %s HTTP/%s" %d %d',
-                conn.peer[0],
-                request.method,
-                request.target,
-                request.http_version,
-                ctx.status,
-                len(body),
-            )
-        self._busy = False  # _finish, inlined
-        self._request = None
-        if not keep_alive:
-            conn.close()
-        elif not self._looping and conn.state == 0:
-            self._process()  # a fiber's or a deferred response is out: go on
+        """Answer for a handler that has finished (see `_handle`)."""
+        self._handle(ctx.request, ctx.body, ctx)
 
     def _respond_later(self, ctx: Context) -> bool:
         """Answer for a stream, a deferred response or an upgrade; False if `ctx.later`
