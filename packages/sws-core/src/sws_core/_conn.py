@@ -180,7 +180,7 @@ class Conn:
         self._recv_armed = False
         self._pause = 0
         self._eof = False
-        self._inflight = 0
+        self._inflight = 0  # ops in flight but a send: _sending is not None while one is
         self._ud = slot << 8 | gen << 32  # user_data without its kind (see sws_core._slots)
         self._send_ud = self._ud | K_SEND  # a send's, made once: the hot path sends
         # Containers are made on first use: most connections never need some of them, and
@@ -264,7 +264,6 @@ class Conn:
             )
             sqe = loop._get_sqe() or loop._sqe()
             _pack_send(sqe, 0, _OP_SEND, self.fd, address, n, _MSG_NOSIGNAL, self._send_ud)
-            self._inflight += 1
             if n > self.max_write_queue_bytes:
                 self._over_limit(False)
             return
@@ -329,7 +328,6 @@ class Conn:
         sent = loop._send_now(self.fd, data)
         if sent == len(data):  # all in the socket: the FIN goes right behind it
             prep_nop(sqe, user_data=K_DISCARD)  # the SQE does nothing now
-            self._inflight -= 1
             self._sending = None
             self._wq = None
             self._wq_bytes = 0
@@ -562,13 +560,11 @@ class Conn:
             buffer_address(data),
             len(data),
             _MSG_NOSIGNAL,
-            self._ud | K_SEND,
+            self._send_ud,
         )
-        self._inflight += 1
 
     def on_send(self, res: int) -> None:
         """Handle a send completion: account, continue a short send, start the next."""
-        self._inflight -= 1
         data = self._sending
         self._sending = None
         wq = self._wq
@@ -636,7 +632,7 @@ class Conn:
     # --- closing ----------------------------------------------------------------------------
 
     def _finish_if_idle(self) -> None:
-        if self.state == CLOSING and not self._inflight and not self._wq:
+        if self.state == CLOSING and not self._inflight and self._sending is None and not self._wq:
             self.state = CLOSED
             sqe = self.loop._sqe()
             prep_close(sqe, self.fd, user_data=self._ud | K_CLOSE)

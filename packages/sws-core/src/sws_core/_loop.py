@@ -544,7 +544,6 @@ class Loop:
                     ):
                         # Conn.on_send's usual case, inlined: the one send in flight
                         # took everything queued, and nobody waits for the queue.
-                        conn._inflight -= 1
                         conn._sending = None
                         conn._wq.clear()  # type: ignore[union-attr]  # a send was in flight
                         conn._wq_bytes = 0
