@@ -185,9 +185,9 @@ class Conn:
         self._send_ud = self._ud | K_SEND  # a send's, made once: the hot path sends
         # Containers are made on first use: most connections never need some of them, and
         # an idle connection's memory is mostly what it holds.
-        self._wq: list[bytes | memoryview] | None = None  # [in flight, queued...]
-        self._wq_bytes = 0
-        self._sending: bytes | memoryview | None = None
+        self._wq: list[bytes | memoryview] | None = None  # queued behind _sending
+        self._wq_bytes = 0  # not yet sent: the rest of _sending and the queue behind it
+        self._sending: bytes | memoryview | None = None  # the bytes of the send in flight
         self._send_started = 0.0
         self._shut_wr = False
         self._rbuf: list[bytes] | None = None
@@ -247,14 +247,10 @@ class Conn:
             return
         if type(data) is not bytes:
             data = bytes(data)  # the caller may reuse its buffer; the kernel reads later
-        wq = self._wq
         n = len(data)
-        if not wq and self._sending is None:
-            # The common case, a response to a request: nothing queued, send it now.
-            if wq is None:
-                self._wq = [data]
-            else:
-                wq.append(data)
+        if self._sending is None:
+            # The common case, a response to a request: nothing in flight (so nothing
+            # queued either: the queue goes out as soon as no send is in flight), send now.
             self._wq_bytes = n
             self._sending = data
             loop = self.loop
@@ -267,14 +263,13 @@ class Conn:
             if n > self.max_write_queue_bytes:
                 self._over_limit(False)
             return
+        wq = self._wq
         if wq is None:
-            self._wq = wq = [data]
+            self._wq = [data]
         else:
             wq.append(data)
         queued = self._wq_bytes
         self._wq_bytes = queued + n
-        if self._sending is None:
-            self._start_send()
         limit = self.max_write_queue_bytes
         if self._wq_bytes > limit:
             self._over_limit(queued > limit)
@@ -294,8 +289,7 @@ class Conn:
         if self.state != OPEN:
             return
         self.state = CLOSING
-        wq = self._wq
-        if self._sending is not None and wq is not None and len(wq) == 1 and not self._shut_wr:
+        if self._sending is not None and not self._wq and not self._shut_wr:
             self._close_after_send()
         self._cancel_recv()
         self._finish_if_idle()
@@ -322,20 +316,16 @@ class Conn:
             return
         data = self._sending
         assert data is not None
-        wq = self._wq
-        assert wq is not None
         loop = self.loop
         sent = loop._send_now(self.fd, data)
         if sent == len(data):  # all in the socket: the FIN goes right behind it
             prep_nop(sqe, user_data=K_DISCARD)  # the SQE does nothing now
             self._sending = None
-            self._wq = None
             self._wq_bytes = 0
             loop._shutdown_write(self.fd)
             return
         if sent > 0:  # the rest goes through the ring, the close linked behind it
-            data = memoryview(data)[sent:]
-            self._sending = wq[0] = data
+            self._sending = data = memoryview(data)[sent:]
             self._wq_bytes -= sent
         close_sqe = ring.get_sqe()
         if close_sqe is None:
@@ -540,14 +530,21 @@ class Conn:
         else:
             self.loop._resume(fiber, None)
 
-    def _start_send(self) -> None:
+    def _send_queued(self, first: memoryview | None = None) -> None:
+        """Send `first` (the rest of a short send) and everything queued, joined."""
         wq = self._wq
-        assert wq
-        if len(wq) > 1:
-            joined = b"".join(wq)
-            wq.clear()
-            wq.append(joined)
-        data = wq[0]
+        if not wq:
+            assert first is not None
+            self._start_send(first)
+            return
+        if first is not None:
+            wq.insert(0, first)
+        data = wq[0] if len(wq) == 1 else b"".join(wq)
+        wq.clear()
+        self._start_send(data)
+
+    def _start_send(self, data: bytes | memoryview) -> None:
+        """Submit the send of `data`; no other send is in flight."""
         self._sending = data
         loop = self.loop
         self._send_started = self.last_active = loop.now
@@ -567,26 +564,23 @@ class Conn:
         """Handle a send completion: account, continue a short send, start the next."""
         data = self._sending
         self._sending = None
-        wq = self._wq
         if res < 0:
-            if wq:
-                wq.clear()
+            if self._wq:
+                self._wq.clear()
             self._wq_bytes = 0
             if self.state == OPEN:
                 self.abort(BrokenResourceError(f"send failed: {error_from_res(res)}"))
             self._finish_if_idle()
             return
-        if not wq:  # aborted while the send was in flight: nothing to account
+        if not self._wq_bytes:  # aborted while the send was in flight: nothing to account
             self._finish_if_idle()
             return
         assert data is not None
         self._wq_bytes -= res
         if res < len(data):
-            wq[0] = memoryview(data)[res:]  # the view keeps the bytes alive
-        else:
-            del wq[0]
-        if wq:
-            self._start_send()
+            self._send_queued(memoryview(data)[res:])  # the view keeps the bytes alive
+        elif self._wq:
+            self._send_queued()
         elif self._shut_wr and self.state == OPEN:
             self._submit_shutdown()
         if self._pause or self._writers:

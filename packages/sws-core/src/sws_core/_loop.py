@@ -545,7 +545,6 @@ class Loop:
                         # Conn.on_send's usual case, inlined: the one send in flight
                         # took everything queued, and nobody waits for the queue.
                         conn._sending = None
-                        conn._wq.clear()  # type: ignore[union-attr]  # a send was in flight
                         conn._wq_bytes = 0
                     else:
                         conn.on_send(res)
