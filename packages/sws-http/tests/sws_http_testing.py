@@ -26,6 +26,7 @@ from __future__ import annotations
 import socket
 import string
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -236,6 +237,10 @@ class FakeLoop:
 
     now = 0.0
     stopping = False
+
+    @property
+    def wall(self) -> float:
+        return time.time()  # a Loop reads it once a turn
 
 
 class RecordingConn:

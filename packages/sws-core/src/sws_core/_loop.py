@@ -28,6 +28,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from time import time as _wall_clock
 from typing import Any, Final, assert_never, cast
 
 from sws_core._backend import Backend, BuffersLike, RingLike, UringBackend
@@ -150,6 +151,11 @@ class Loop:
         handle_signals: on the main thread, SIGINT and SIGTERM start a graceful stop.
         backend: where the ring comes from (tests pass a fake).
         clock: a monotonic clock in seconds.
+
+    Attributes:
+        now: the clock's reading when this turn's completions were reaped.
+        wall: `time.time()` at the same moment: a wall-clock stamp for whatever needs
+            none finer than a turn (an HTTP Date), read once a turn instead of per use.
     """
 
     def __init__(
@@ -174,6 +180,7 @@ class Loop:
 
         self._clock = clock or time.monotonic
         self.now = self._clock()
+        self.wall = _wall_clock()
         self.max_write_queue_bytes = max_write_queue_bytes
         self.max_read_buffer_bytes = max_read_buffer_bytes
         self.idle_timeout_s = idle_timeout_s
@@ -464,6 +471,7 @@ class Loop:
         if self._workers is not None:
             self._workers.start()
         self.now = self._clock()
+        self.wall = _wall_clock()
 
     def _turn(self) -> None:
         ring = self._ring
@@ -478,6 +486,7 @@ class Loop:
             self._sqes += ring.submit_and_wait(1, self._wait_timeout())
         cqes = ring.reap_split()
         self.now = self._clock()
+        self.wall = _wall_clock()
         if cqes:
             self._cqes += len(cqes)
             self._dispatch(cqes)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+import sws_core._loop
 from sws_core import (
     IO_QUANTUM,
     Cancelled,
@@ -100,6 +101,20 @@ def test_the_loop_does_not_wait_while_work_is_ready(driver: LoopDriver) -> None:
     driver.loop.go(lambda: None)
     driver.turn()
     assert driver.ring.last_wait[0] == 0
+
+
+def test_now_and_wall_are_read_once_a_turn(
+    driver: LoopDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    walls = iter([1_800_000_000.5, 1_800_000_007.25])
+    monkeypatch.setattr(sws_core._loop, "_wall_clock", lambda: next(walls))
+    seen: list[tuple[float, float]] = []
+    driver.loop.add_tick_hook(lambda: seen.append((driver.loop.now, driver.loop.wall)))
+    start = driver.clock()
+    driver.turn()
+    driver.advance(3.0)
+    driver.turn()
+    assert seen == [(start, 1_800_000_000.5), (start + 3.0, 1_800_000_007.25)]
 
 
 # --- fibers: generators and coroutines ------------------------------------------------------------

@@ -25,7 +25,6 @@ import inspect
 import logging
 import types
 from collections.abc import Generator
-from time import time as _time
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import unquote
 
@@ -101,8 +100,8 @@ class HttpProtocol:
             parser.feed(data)
             return
         app = self.app
-        now = _time()
-        if now >= app._date_expires or now < app._date_from:  # Server.date's test, inlined
+        now = self.conn.loop.wall  # this turn's: Server.date's test, inlined, without a call
+        if now >= app._date_expires or now < app._date_from:
             app.date()
         request = parser.feed_whole(data)
         if request is not None:

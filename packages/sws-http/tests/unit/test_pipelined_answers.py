@@ -9,7 +9,6 @@ import re
 import pytest
 from sws_http_testing import RecordingConn, connect  # loaded by ../conftest.py
 
-import sws_http._protocol
 import sws_http._server
 from sws_http import Context, Server
 from sws_http._protocol import _MAX_HELD_BYTES
@@ -121,7 +120,6 @@ def test_a_graceful_stop_closes_after_the_next_answer() -> None:
 
 def test_answers_carry_the_current_date(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = [1_800_000_000.25]
-    monkeypatch.setattr(sws_http._protocol, "_time", lambda: clock[0])
     monkeypatch.setattr(sws_http._server.time, "time", lambda: clock[0])
     conn, protocol = connect(hello_app())
     dates = []
@@ -140,7 +138,6 @@ def test_requests_waiting_behind_a_long_handler_get_the_date_they_are_answered_a
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     clock = [1_800_000_000.25]
-    monkeypatch.setattr(sws_http._protocol, "_time", lambda: clock[0])
     monkeypatch.setattr(sws_http._server.time, "time", lambda: clock[0])
     conn, protocol = connect(hello_app())
     protocol.data_received(HELLO)  # its head is now remembered for this second
