@@ -147,8 +147,8 @@ class Ring(Registrations):
         "_maps",
         "_no_arg_size",
         "_sq_dropped_off",
+        "_sq_end",
         "_sq_flags_off",
-        "_sq_head",
         "_sq_head_off",
         "_sq_mask",
         "_sq_mm",
@@ -250,7 +250,8 @@ class Ring(Registrations):
         self._cq_tail_off = p.cq_off.tail
         self._cq_overflow_off = p.cq_off.overflow
         self._sq_tail: int = _U32.unpack_from(sq_mm, p.sq_off.tail)[0]
-        self._sq_head: int = _U32.unpack_from(sq_mm, p.sq_off.head)[0]
+        # The tail at which the SQ is full, as far as we know the kernel's head.
+        self._sq_end: int = _U32.unpack_from(sq_mm, p.sq_off.head)[0] + self.sq_entries
         self._cq_head: int = _U32.unpack_from(cq_mm, p.cq_off.head)[0]
         if has_array:
             # The SQ index array maps ring slot i to SQE i, once and for all (as liburing).
@@ -277,13 +278,12 @@ class Ring(Registrations):
 
         See: io_uring_get_sqe(3)
         """
-        # _sq_tail and _sq_head count without wrapping (Python ints); the kernel's 32-bit
-        # head is unwrapped against the tail only when the ring looks full.
+        # _sq_tail and _sq_end count without wrapping (Python ints); the kernel's 32-bit
+        # head is read, and unwrapped against the tail, only when the ring looks full.
         tail = self._sq_tail
-        if tail - self._sq_head >= self.sq_entries:
-            khead: int = _unpack_u32(self._sq_mm, self._sq_head_off)[0]
-            self._sq_head = tail - ((tail - khead) & _M32)
-            if tail - self._sq_head >= self.sq_entries:
+        if tail >= self._sq_end:
+            self._sq_end = self._read_sq_end(tail)
+            if tail >= self._sq_end:
                 return None
         self._sq_tail = tail + 1
         return self._sqes[tail & self._sq_mask]
@@ -295,10 +295,9 @@ class Ring(Registrations):
         the cost of preparing a NOP. The SQEs are consecutive in the ring, in order.
         """
         tail = self._sq_tail
-        if tail + n - self._sq_head > self.sq_entries:
-            khead: int = _unpack_u32(self._sq_mm, self._sq_head_off)[0]
-            self._sq_head = tail - ((tail - khead) & _M32)
-            if tail + n - self._sq_head > self.sq_entries:
+        if tail + n > self._sq_end:
+            self._sq_end = self._read_sq_end(tail)
+            if tail + n > self._sq_end:
                 return None
         self._sq_tail = tail + n
         start = tail & self._sq_mask
@@ -306,6 +305,11 @@ class Ring(Registrations):
         if end <= self.sq_entries:
             return self._sqes[start:end]
         return self._sqes[start:] + self._sqes[: end - self.sq_entries]
+
+    def _read_sq_end(self, tail: int) -> int:
+        """The tail at which the SQ is full, from the kernel's head now."""
+        khead: int = _unpack_u32(self._sq_mm, self._sq_head_off)[0]
+        return tail - ((tail - khead) & _M32) + self.sq_entries
 
     def pending_sqe(self) -> memoryview | None:
         """Return the newest SQE handed out if the kernel cannot see it yet, else None.
@@ -548,7 +552,8 @@ class Ring(Registrations):
         self.unregister_ring_fd()
         self._release_maps()
         self._drop_registrations()
-        self.sq_entries = 0  # get_sqe now reaches the released views and raises ValueError
+        self.sq_entries = 0
+        self._sq_end = 0  # get_sqe now reaches the released views and raises ValueError
         os.close(self.fd)
 
     def __enter__(self) -> Ring:
