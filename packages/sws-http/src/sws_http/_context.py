@@ -114,7 +114,7 @@ class Context:
     def text(self, text: str, status: int = 200) -> None:
         """Answer plain text (UTF-8)."""
         self.status = status
-        self.response_body = text.encode("utf-8")
+        self.response_body = text.encode()  # UTF-8, the default: quicker unnamed
         if self.response_headers:
             self._replace_header("content-type", "text/plain; charset=utf-8")
         else:
@@ -122,11 +122,11 @@ class Context:
 
     def html(self, html: str, status: int = 200) -> None:
         """Answer HTML (UTF-8)."""
-        self.bytes(html.encode("utf-8"), "text/html; charset=utf-8", status)
+        self.bytes(html.encode(), "text/html; charset=utf-8", status)
 
     def json(self, value: Any, status: int = 200) -> None:
         """Answer `value` as JSON."""
-        body = _json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        body = _json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
         self.bytes(body, "application/json", status)
 
     def redirect(self, location: str, status: int = 302) -> None:
