@@ -68,7 +68,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("sws_core")
 
 # Kinds of operation, in the low byte of user_data (see sws_core._slots).
-K_RECV: Final = 1  # K_RECV and K_SEND must stay the two lowest kinds (Loop._dispatch)
+K_RECV: Final = 1
 K_SEND: Final = 2
 K_CLOSE: Final = 3
 K_CANCEL: Final = 4

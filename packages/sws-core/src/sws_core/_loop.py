@@ -528,31 +528,34 @@ class Loop:
         now = self.now
         for low, gen, res, flags in cqes:  # user_data in halves: kind|slot<<8, gen
             kind = low & 0xFF
-            if kind <= K_SEND:  # K_RECV or K_SEND: one of each per message, so first
+            if kind == K_RECV:  # one recv and one send a message: tested first
                 conn = conns[low >> 8]
                 if conn is not None and conn.gen == gen:
-                    if kind == K_RECV:
-                        protocol = conn.protocol
-                        if res > 0 and flags & _MORE and conn.state == 0 and protocol is not None:
-                            # Conn.on_recv's usual case, inlined: bytes for an open
-                            # connection's protocol, the multishot recv still armed.
-                            data = read_buffer(flags >> 16, res)  # raises past the protocol
-                            conn.last_active = now
-                            try:
-                                protocol.data_received(data)
-                            except Exception as exc:
-                                conn.protocol_failed(exc)
-                            if conn.state == CLOSING:
-                                conn._finish_if_idle()
-                        else:
-                            conn.on_recv(res, flags)
-                    elif (
+                    protocol = conn.protocol
+                    if res > 0 and flags & _MORE and conn.state == 0 and protocol is not None:
+                        # Conn.on_recv's usual case, inlined: bytes for an open connection's
+                        # protocol, the multishot recv still armed.
+                        data = read_buffer(flags >> 16, res)  # raises past the protocol
+                        conn.last_active = now
+                        try:
+                            protocol.data_received(data)
+                        except Exception as exc:
+                            conn.protocol_failed(exc)
+                        if conn.state == CLOSING:
+                            conn._finish_if_idle()
+                    else:
+                        conn.on_recv(res, flags)
+                    continue
+            elif kind == K_SEND:
+                conn = conns[low >> 8]
+                if conn is not None and conn.gen == gen:
+                    if (
                         res == conn._wq_bytes
                         and conn.state == 0
                         and not (conn._pause or conn._writers or conn._shut_wr)
                     ):
-                        # Conn.on_send's usual case, inlined: the one send in flight
-                        # took everything queued, and nobody waits for the queue.
+                        # Conn.on_send's usual case, inlined: the one send in flight took
+                        # everything queued, and nobody waits for the queue.
                         conn._sending = None
                         conn._wq_bytes = 0
                     else:
@@ -576,11 +579,7 @@ class Loop:
                 if flags & _CQE_BUFFER:  # a buffer no live connection will give back
                     self._read_buffer(flags >> 16, 0)
                 continue
-            if kind == K_RECV:
-                conn.on_recv(res, flags)
-            elif kind == K_SEND:
-                conn.on_send(res)
-            elif kind == K_CLOSE:
+            if kind == K_CLOSE:  # (a live connection's recv and send were served above)
                 if res == -_ECANCELED:  # a close linked to a send that failed
                     conn.on_close_cancelled()
                 else:

@@ -250,12 +250,14 @@ class HttpProtocol:
             if result is not None and isinstance(result, _FIBERS):
                 conn.loop.go(self._run_fiber(ctx, result))
                 return
-            if ctx.later is not None and isinstance(ctx.later, DeferredResponse):
-                return  # answered later, through _deferred_done
         # The answer.
         if conn.state != 0:  # closed while the handler ran
             return
-        if ctx.later is not None and self._respond_later(ctx):
+        later = ctx.later
+        if later is not None and (
+            # A deferred response is answered through _deferred_done, once given.
+            (done is None and isinstance(later, DeferredResponse)) or self._respond_later(ctx)
+        ):
             return
         request = ctx.request
         keep_alive = request.keep_alive and not self._stopping
