@@ -7,9 +7,10 @@ Rules that hold in this module:
   and the buffer recycled at once; the loop publishes the recycled buffers to the kernel
   once per turn, after the dispatch. -ENOBUFS (the group ran dry) ends the multishot; the
   connection re-arms on the next loop turn instead of closing.
-- Writes keep their bytes alive in the write queue until the send completes; a short send
-  continues from where it stopped. At most one send is in flight, so bytes leave in order;
-  everything queued meanwhile is joined into the next send (one syscall per batch).
+- Writes keep their bytes alive until the send completes; a short send continues from
+  where it stopped. At most one send is in flight (`_sending`), so bytes leave in order;
+  everything queued behind it meanwhile (`_wq`) is joined into the next send (one syscall
+  per batch).
 - Backpressure: over `max_write_queue_bytes` queued, reading pauses (the recv is cancelled)
   and `Send` waits; under a quarter of it, reading resumes and waiting senders go on. A
   callback protocol that keeps writing into an over-full queue, past four times the limit,
