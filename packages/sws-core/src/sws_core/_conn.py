@@ -329,18 +329,13 @@ class Conn:
             self._sending = data = memoryview(data)[sent:]
             self._wq_bytes -= sent
         close_sqe = ring.get_sqe()
+        # The SQE sends the rest in any case; with no room for the close, alone, and the
+        # close goes the usual way once it completes.
+        op_flags = _MSG_NOSIGNAL if close_sqe is None else _MSG_NOSIGNAL | _MSG_WAITALL
+        addr = buffer_address(data)
+        _pack_send(sqe, 0, _OP_SEND, self.fd, addr, len(data), op_flags, self._send_ud)
         if close_sqe is None:
             return
-        _pack_send(
-            sqe,
-            0,
-            _OP_SEND,
-            self.fd,
-            buffer_address(data),
-            len(data),
-            _MSG_NOSIGNAL | _MSG_WAITALL,
-            self._ud | K_SEND,
-        )
         sqe_set_flags(sqe, _IO_LINK)
         prep_close(close_sqe, self.fd, user_data=self._ud | K_CLOSE)
         self.state = CLOSED

@@ -22,9 +22,19 @@ from sws_core import (
     Op,
     sleep,
 )
-from sws_core._conn import CLOSED, CLOSING, FREED, K_CANCEL, K_CLOSE, K_RECV, K_SEND, OPEN
+from sws_core._conn import (
+    CLOSED,
+    CLOSING,
+    FREED,
+    K_CANCEL,
+    K_CLOSE,
+    K_DISCARD,
+    K_RECV,
+    K_SEND,
+    OPEN,
+)
 from sws_core._slots import pack_user_data
-from uring import CQE_BUFFER_SHIFT, CqeFlag, SqeFlag, buffer_address
+from uring import CQE_BUFFER_SHIFT, CqeFlag, SqeFlag, buffer_address, prep_nop
 from uring import Op as Opcode
 
 if TYPE_CHECKING:
@@ -488,6 +498,27 @@ def test_what_the_socket_does_not_take_at_once_goes_through_the_ring(
     driver.turn()
     assert log == [("lost", None)]
     driver.settle()
+
+
+def test_what_the_socket_does_not_take_goes_alone_when_the_sq_has_no_room_for_the_close(
+    driver: LoopDriver,
+) -> None:
+    driver.backend.take_now = 5
+    log: list[Any] = []
+    conn = protocol_conn(driver, log)
+    ring = driver.ring
+    while ring.entries - len(ring._prepared) > 1:  # leave room for the send alone
+        prep_nop(ring.get_sqe(), user_data=K_DISCARD)
+    conn.write(b"0123456789")
+    conn.close()
+    driver.turn()
+    send = ring.one(Opcode.SEND, fd=conn.fd)
+    assert send.payload() == b"56789"  # only the rest, never a byte twice
+    assert not send.flags & SqeFlag.IO_LINK  # nothing to link: the close comes after
+    ring.complete(send, 5)
+    driver.settle()  # the recv's cancel, then the close
+    assert log == [("lost", None)]
+    assert driver.loop.statistics().slots_live == 0
 
 
 def test_a_linked_close_whose_send_fails_closes_the_usual_way(driver: LoopDriver) -> None:
