@@ -66,6 +66,8 @@ class HttpProtocol:
         "_looping",
         "_out",
         "_out_bytes",
+        "_repeat",
+        "_repeat_request",
         "_request",
         "_started",
         "_stopping",
@@ -90,20 +92,33 @@ class HttpProtocol:
         self._out_bytes = 0  # their size: at most _MAX_HELD_BYTES
         self._eof = False  # the client has finished sending
         self._started = 0.0  # when the request being received began to arrive (0: none)
+        # The last read the parser took whole, as one keep-alive request, and that request
+        # (b"": none). The same read again is the same request, and feed_whole would leave
+        # the parser as it is, as long as no other bytes have reached it since: whatever
+        # else it gets, it gets before a pass over requests (_process), which forgets this.
+        self._repeat = b""
+        self._repeat_request: Any = None
         conn.idle_timeout_s = app.keep_alive_timeout_s
 
     # --- TcpProtocol --------------------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
-        parser = self.parser
         if self._busy:
-            parser.feed(data)
+            self.parser.feed(data)
             return
         app = self.app
         now = self.conn.loop.wall  # this turn's: Server.date's test, inlined, without a call
         if now >= app._date_expires or now < app._date_from:
             app.date()
-        request = parser.feed_whole(data)
+        if data == self._repeat:
+            # The connection's last request again, the parser untouched since it took that
+            # one whole: feed_whole would return the same Request and change nothing.
+            request = self._repeat_request
+        else:
+            request = self.parser.feed_whole(data)
+            if request is not None and request.keep_alive:
+                self._repeat = data
+                self._repeat_request = request
         if request is not None:
             # The usual keep-alive request: one whole bodyless head seen before, alone in
             # this read, nothing buffered before it. Answered at once.
@@ -160,6 +175,7 @@ class HttpProtocol:
         handled (a fiber, a deferred response) or the bytes run out."""
         parser = self.parser
         conn = self.conn
+        self._repeat = b""  # the parser is given, or holds, other bytes than a repeat
         self.app.date()  # once a pass: the second its answers' heads belong to
         self._looping = _BATCH
         while not self._busy and conn.state == 0:  # OPEN
@@ -171,7 +187,8 @@ class HttpProtocol:
                 event: Any = parser.next_event()
             except ProtocolError as exc:
                 self._looping = _IDLE
-                self._flush()
+                if self._out:
+                    self._flush()
                 log.info("bad request from %s: %s", conn.peer, exc.message)
                 self._answer_error(exc.status_hint)
                 return

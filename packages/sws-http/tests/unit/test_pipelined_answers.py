@@ -90,6 +90,28 @@ def test_a_repeated_request_gets_the_same_answer_each_time() -> None:
     assert not conn.closed
 
 
+def test_a_repeat_after_the_start_of_another_request_continues_that_request() -> None:
+    conn, protocol = connect(hello_app())
+    protocol.data_received(HELLO)  # answered, and remembered whole
+    protocol.data_received(HELLO[:10])  # the start of a request: buffered
+    protocol.data_received(HELLO)  # the same bytes again, but they follow that start
+    assert len(conn.writes) == 2
+    assert conn.writes[1].startswith(b"HTTP/1.1 400 ")
+    assert conn.closed
+
+
+def test_a_repeat_after_bytes_that_waited_behind_a_handler_continues_them() -> None:
+    conn, protocol = connect(hello_app())
+    protocol.data_received(HELLO)
+    protocol._busy = True  # as if a streamed answer were still going out
+    protocol.data_received(HELLO[:10])  # waits behind it
+    protocol._finish(True)  # the stream ends: the waiting bytes are read, and wait for more
+    assert len(conn.writes) == 1
+    protocol.data_received(HELLO)
+    assert len(conn.writes) == 2
+    assert conn.writes[1].startswith(b"HTTP/1.1 400 ")
+
+
 def test_repeated_pipelined_requests_get_one_write_in_order() -> None:
     app = app_with(4)
     conn, protocol = connect(app)
