@@ -366,7 +366,7 @@ class HttpProtocol:
 
     def _respond_later(self, ctx: Context) -> bool:
         """Answer for a stream, a deferred response or an upgrade; False if `ctx.later`
-        leaves the answer to `_respond` (an upgrade refused, a deferred response given)."""
+        leaves the answer to `_handle` (an upgrade refused, a deferred response given)."""
         later = ctx.later
         if isinstance(later, ResponseStream):
             later.end()

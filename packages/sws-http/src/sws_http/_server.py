@@ -213,7 +213,7 @@ class Server:
         """`response_head` with this second's Date and the Server field, remembered for
         the rest of the second under `(status, *headers, content_length, keep_alive,
         http_version)`: most responses repeat an earlier one's head, and the connections
-        look them up themselves (see `HttpProtocol._respond`).
+        look them up themselves (see `HttpProtocol._handle`).
 
         Raises:
             ValueError: from `response_head`.

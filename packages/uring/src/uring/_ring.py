@@ -475,7 +475,7 @@ class Ring(Registrations):
             n = max_cqes
         size = self._cqe_size
         start = head & self._cq_mask
-        if n == 1:  # the common case of a busy loop: skip the slice and the iterator
+        if n == 1:  # a lone completion, the usual case of a quiet loop: no slice, no iterator
             out = [layout.unpack_from(self._cqes, start * size)]
         elif start + n <= self.cq_entries:
             out = list(layout.iter_unpack(self._cqes[start * size : (start + n) * size]))
