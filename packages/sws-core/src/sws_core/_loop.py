@@ -28,6 +28,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from time import monotonic as _monotonic
 from time import time as _wall_clock
 from typing import Any, Final, assert_never, cast
 
@@ -176,9 +177,7 @@ class Loop:
         backend: Backend | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        import time
-
-        self._clock = clock or time.monotonic
+        self._clock = clock or _monotonic
         self.now = self._clock()
         self.wall = _wall_clock()
         self.max_write_queue_bytes = max_write_queue_bytes
